@@ -1,0 +1,282 @@
+//! Python package content units and artifacts.
+
+use std::path::Path;
+
+use futures::stream::BoxStream;
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::client::{ApiRequest, PulpClient};
+use crate::error::{ClientError, Result};
+use crate::hrefs::{ArtifactHref, PackageHref, RepositoryVersionHref, TaskHref, UploadHref};
+
+const PACKAGES: &str = "content/python/packages/";
+
+/// A python package content unit (one file: wheel or sdist).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Package {
+    /// Its href.
+    pub pulp_href: PackageHref,
+    /// The file name.
+    pub filename: String,
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// Project name as in the metadata.
+    #[serde(default)]
+    pub name: String,
+    /// Version as in the metadata.
+    #[serde(default)]
+    pub version: String,
+    /// `bdist_wheel`, `sdist`, ...
+    #[serde(default)]
+    pub packagetype: Option<String>,
+    /// The stored file.
+    #[serde(default)]
+    pub artifact: Option<ArtifactHref>,
+    /// `Requires-Dist` entries (Pulp returns a JSON list).
+    #[serde(default)]
+    pub requires_dist: Value,
+    /// `Requires-Python`.
+    #[serde(default)]
+    pub requires_python: Option<String>,
+    /// Python tag as Pulp parsed it.
+    #[serde(default)]
+    pub python_version: Option<String>,
+    /// File size in bytes, where Pulp reports it.
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// Creation time.
+    #[serde(default)]
+    pub pulp_created: Option<String>,
+}
+
+/// Filters for listing packages (combine freely).
+#[derive(Debug, Clone, Default)]
+pub struct PackageQuery {
+    /// Exact sha256.
+    pub sha256: Option<String>,
+    /// Exact filename.
+    pub filename: Option<String>,
+    /// Project name.
+    pub name: Option<String>,
+    /// Units present in this version.
+    pub repository_version: Option<RepositoryVersionHref>,
+    /// Units added by this version.
+    pub repository_version_added: Option<RepositoryVersionHref>,
+    /// Units removed by this version.
+    pub repository_version_removed: Option<RepositoryVersionHref>,
+    /// Page size (Pulp's default is 100).
+    pub limit: Option<u32>,
+    /// Only these fields (smaller answers for big listings).
+    pub fields: Vec<String>,
+}
+
+impl PackageQuery {
+    /// The query parameters.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut p = Vec::new();
+        if let Some(v) = &self.sha256 {
+            p.push(("sha256", v.clone()));
+        }
+        if let Some(v) = &self.filename {
+            p.push(("filename", v.clone()));
+        }
+        if let Some(v) = &self.name {
+            p.push(("name", v.clone()));
+        }
+        if let Some(v) = &self.repository_version {
+            p.push(("repository_version", v.to_string()));
+        }
+        if let Some(v) = &self.repository_version_added {
+            p.push(("repository_version_added", v.to_string()));
+        }
+        if let Some(v) = &self.repository_version_removed {
+            p.push(("repository_version_removed", v.to_string()));
+        }
+        if !self.fields.is_empty() {
+            p.push(("fields", self.fields.join(",")));
+        }
+        p.push(("limit", self.limit.unwrap_or(100).to_string()));
+        p
+    }
+}
+
+/// An artifact: a stored file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Artifact {
+    /// Its href.
+    pub pulp_href: ArtifactHref,
+    /// SHA-256.
+    pub sha256: Option<String>,
+    /// Size in bytes.
+    pub size: Option<u64>,
+}
+
+impl PulpClient {
+    /// The request listing packages (built, not sent).
+    pub async fn packages_request(&self, query: &PackageQuery) -> Result<ApiRequest> {
+        Ok(ApiRequest::new(Method::GET, self.api_url(PACKAGES).await?).query(&query.pairs()))
+    }
+
+    /// Stream all packages matching `query`, page by page.
+    pub async fn packages(
+        &self,
+        query: &PackageQuery,
+    ) -> Result<BoxStream<'static, Result<Package>>> {
+        let req = self.packages_request(query).await?;
+        Ok(self.paginate(req.url))
+    }
+
+    /// One page of packages (with the total `count`).
+    pub async fn packages_page(
+        &self,
+        query: &PackageQuery,
+    ) -> Result<crate::client::Page<Package>> {
+        let req = self.packages_request(query).await?;
+        self.request_json(req).await
+    }
+
+    /// Packages added between two versions of one repository (`added_between=v1,v2`).
+    pub async fn packages_added_between(
+        &self,
+        from: &RepositoryVersionHref,
+        to: &RepositoryVersionHref,
+    ) -> Result<Vec<Package>> {
+        self.between("added_between", from, to).await
+    }
+
+    /// Packages removed between two versions of one repository.
+    pub async fn packages_removed_between(
+        &self,
+        from: &RepositoryVersionHref,
+        to: &RepositoryVersionHref,
+    ) -> Result<Vec<Package>> {
+        self.between("removed_between", from, to).await
+    }
+
+    async fn between(
+        &self,
+        filter: &str,
+        from: &RepositoryVersionHref,
+        to: &RepositoryVersionHref,
+    ) -> Result<Vec<Package>> {
+        let req = ApiRequest::new(Method::GET, self.api_url(PACKAGES).await?)
+            .query(&[(filter, format!("{from},{to}")), ("limit", "500".into())]);
+        self.list_all(req.url).await
+    }
+
+    /// The package with this sha256, if Pulp has it (in this domain).
+    pub async fn package_by_sha256(&self, sha256: &str) -> Result<Option<Package>> {
+        let page = self
+            .packages_page(&PackageQuery {
+                sha256: Some(sha256.to_owned()),
+                limit: Some(1),
+                ..Default::default()
+            })
+            .await?;
+        Ok(page.results.into_iter().next())
+    }
+
+    /// Get a package.
+    pub async fn package(&self, href: &PackageHref) -> Result<Package> {
+        self.get_json(self.href_url(href.as_str())?).await
+    }
+
+    /// Start creating a package from an **uncommitted** upload, with the whole-file sha256 Pulp
+    /// checks the assembled file against (Pulp does not check the chunks cover the file).
+    pub async fn start_create_package_from_upload(
+        &self,
+        upload: &UploadHref,
+        relative_path: &str,
+        sha256: &str,
+    ) -> Result<TaskHref> {
+        let req = ApiRequest::new(Method::POST, self.api_url(PACKAGES).await?).json(
+            &serde_json::json!({
+                "upload": upload,
+                "relative_path": relative_path,
+                "sha256": sha256,
+            }),
+        )?;
+        self.request_task(req).await
+    }
+
+    /// Upload a file with the synchronous endpoint (`content/python/packages/upload/`): one
+    /// request streamed from disk, answer is the package (existing one if the bytes are known).
+    /// Only for files that upload well within the server's request timeout.
+    pub async fn upload_package_sync(&self, path: &Path) -> Result<Package> {
+        let url = self.api_url(&format!("{PACKAGES}upload/")).await?;
+        let filename = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| ClientError::Url(path.display().to_string()))?
+            .to_owned();
+        let method = Method::POST;
+        let span = tracing::debug_span!("pulp", %method, %url, file = %filename);
+        // Same bytes give the same unit: safe to retry.
+        self.with_retry(crate::client::Idempotency::Idempotent, &method, || async {
+            let file = tokio::fs::File::open(path)
+                .await
+                .map_err(|source| ClientError::Io {
+                    path: path.to_owned(),
+                    source,
+                })?;
+            let len = file
+                .metadata()
+                .await
+                .map_err(|source| ClientError::Io {
+                    path: path.to_owned(),
+                    source,
+                })?
+                .len();
+            let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
+                file,
+                256 * 1024,
+            ));
+            let part = reqwest::multipart::Part::stream_with_length(body, len)
+                .file_name(filename.clone())
+                .mime_str("application/octet-stream")
+                .map_err(|e| ClientError::Url(e.to_string()))?;
+            let form = reqwest::multipart::Form::new().part("file", part);
+            let builder = self
+                .authorize(self.http().post(url.clone()).multipart(form))
+                .await?;
+            let resp = self.execute(builder, &method, &url).await?;
+            Ok(Self::decode::<Package>(&method, &url, &resp.body)?)
+        })
+        .instrument(span)
+        .await
+    }
+
+    /// The artifact with this sha256, if Pulp has it.
+    pub async fn artifact_by_sha256(&self, sha256: &str) -> Result<Option<Artifact>> {
+        let req = ApiRequest::new(Method::GET, self.api_url("artifacts/").await?)
+            .query(&[("sha256", sha256), ("limit", "1")]);
+        let page: crate::client::Page<Artifact> = self.request_json(req).await?;
+        Ok(page.results.into_iter().next())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_pairs() {
+        let q = PackageQuery {
+            sha256: Some("ab".into()),
+            repository_version: Some(RepositoryVersionHref::new("/r/versions/1/")),
+            fields: vec!["filename".into(), "sha256".into()],
+            ..Default::default()
+        };
+        let pairs = q.pairs();
+        assert_eq!(pairs[0], ("sha256", "ab".to_owned()));
+        assert_eq!(
+            pairs[1],
+            ("repository_version", "/r/versions/1/".to_owned())
+        );
+        assert_eq!(pairs[2], ("fields", "filename,sha256".to_owned()));
+        assert_eq!(pairs[3], ("limit", "100".to_owned()));
+    }
+}

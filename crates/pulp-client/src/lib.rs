@@ -1,0 +1,54 @@
+//! A typed async client for the Pulp REST API (pulpcore + pulp_python).
+//!
+//! It knows Pulp, not wheelgate: repositories and their immutable versions, python content,
+//! chunked uploads, distributions, content guards, remotes, tasks, labels and domains, in
+//! the plain layout (`/pulp/api/v3/`) and the hosted one (`/api/pulp/<domain>/api/v3/`).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), pulp_client::ClientError> {
+//! use pulp_client::{ConnectionSettings, PulpClient};
+//! let settings = ConnectionSettings {
+//!     base_url: Some("http://127.0.0.1:24817".into()),
+//!     ..Default::default()
+//! };
+//! let client = PulpClient::new(settings.into_config()?)?;
+//! let status = client.status().await?;
+//! println!("pulpcore {}", status.component("core").unwrap_or("?"));
+//! # Ok(()) }
+//! ```
+
+mod client;
+pub mod config;
+mod content;
+mod distributions;
+mod domains;
+pub mod error;
+mod guards;
+pub mod hrefs;
+mod labels;
+mod remotes;
+mod repositories;
+pub mod simple;
+mod status;
+pub mod tasks;
+mod uploads;
+
+pub use client::{
+    classify_status, classify_transport, ApiRequest, ApiResponse, AttemptError, Change,
+    Idempotency, Page, PulpClient, RequestBody, RetryDecision, TransportFailure,
+};
+pub use config::{Auth, ClientConfig, ConnectionSettings, PulpCliConfig, RetryConfig, Secret};
+pub use content::{Artifact, Package, PackageQuery};
+pub use distributions::{Distribution, NewDistribution, Serves};
+pub use domains::Domain;
+pub use error::{ApiErrorBody, ClientError, ConfigError, Result, TaskError, UploadError};
+pub use guards::{ContentGuard, GuardKind};
+pub use hrefs::*;
+pub use remotes::{NewRemote, Remote};
+pub use repositories::{
+    ContentCount, ContentSummary, Modify, ModifyOutcome, Repository, RepositoryFields,
+    RepositoryVersion,
+};
+pub use status::{ComponentVersion, Status};
+pub use tasks::{Task, TaskQuery, TaskState, WaitOptions};
+pub use uploads::{ByteProgress, ChunkedOptions, ChunkedUpload, NoProgress, Upload};
