@@ -1,14 +1,14 @@
 //! Chunked uploads: big files go up in parallel chunks, each with its own sha256 and retries.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::stream::{FuturesUnordered, StreamExt};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
+use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::client::{ApiRequest, Idempotency, PulpClient};
@@ -68,6 +68,10 @@ pub struct ChunkedUpload {
     pub size: u64,
     /// SHA-256 of the whole file, computed while reading it.
     pub sha256: String,
+    /// Number of chunks sent.
+    pub chunks: usize,
+    /// Most chunks that were in flight at the same time.
+    pub peak_parallel: usize,
 }
 
 impl PulpClient {
@@ -174,7 +178,13 @@ impl PulpClient {
             .instrument(tracing::debug_span!("chunked_upload", upload = %href, size))
             .await;
         match result {
-            Ok(sha256) => Ok(ChunkedUpload { href, size, sha256 }),
+            Ok((sha256, chunks, peak_parallel)) => Ok(ChunkedUpload {
+                href,
+                size,
+                sha256,
+                chunks,
+                peak_parallel,
+            }),
             Err(e) => {
                 if let Err(del) = self.delete_upload(&href).await {
                     tracing::warn!(upload = %href, error = %del, "could not delete the abandoned upload");
@@ -192,30 +202,26 @@ impl PulpClient {
         size: u64,
         opts: &ChunkedOptions,
         progress: Arc<dyn ByteProgress>,
-    ) -> Result<String> {
+    ) -> Result<(String, usize, usize)> {
         let chunk_size = opts.chunk_size.max(1);
         let parallel = opts.parallel.max(1);
         let mut hasher = Sha256::new();
-        let mut in_flight = FuturesUnordered::new();
+        // Chunks run as tasks so they progress while the next chunk is read from disk;
+        // dropping the set (on error) aborts the ones still running.
+        let mut in_flight: JoinSet<std::result::Result<(), UploadError>> = JoinSet::new();
         let mut offset = 0u64;
-        let chunk_err = |start: u64, end: u64, e: ClientError| UploadError::Chunk {
-            path: PathBuf::from(path),
-            start,
-            end,
-            source: Box::new(e),
-        };
+        let mut chunks = 0usize;
+        let mut peak = 0usize;
+        let span = tracing::Span::current();
         while offset < size {
             let want = chunk_size.min(size - offset) as usize;
             let mut buf = vec![0u8; want];
             let mut filled = 0;
             while filled < want {
-                let n = file
-                    .read(&mut buf[filled..])
-                    .await
-                    .map_err(|source| ClientError::Io {
-                        path: path.to_owned(),
-                        source,
-                    })?;
+                let n = file.read(&mut buf[filled..]).await.map_err(|source| ClientError::Io {
+                    path: path.to_owned(),
+                    source,
+                })?;
                 if n == 0 {
                     return Err(UploadError::FileChanged {
                         path: path.to_owned(),
@@ -230,24 +236,34 @@ impl PulpClient {
             let data = Bytes::from(buf);
             let start = offset;
             offset += want as u64;
-            let progress = progress.clone();
-            in_flight.push(async move {
-                let len = data.len() as u64;
-                let end = start + len - 1;
-                self.put_chunk(href, data, start, size)
-                    .await
-                    .map_err(|e| chunk_err(start, end, e))?;
-                progress.advance(len);
-                Ok::<(), UploadError>(())
-            });
-            while in_flight.len() >= parallel {
-                if let Some(r) = in_flight.next().await {
-                    r?;
+            let (client, href, progress, path) =
+                (self.clone(), href.clone(), progress.clone(), path.to_owned());
+            in_flight.spawn(
+                async move {
+                    let len = data.len() as u64;
+                    let end = start + len - 1;
+                    client
+                        .put_chunk(&href, data, start, size)
+                        .await
+                        .map_err(|e| UploadError::Chunk {
+                            path,
+                            start,
+                            end,
+                            source: Box::new(e),
+                        })?;
+                    progress.advance(len);
+                    Ok(())
                 }
+                .instrument(span.clone()),
+            );
+            chunks += 1;
+            peak = peak.max(in_flight.len());
+            while in_flight.len() >= parallel {
+                join_one(&mut in_flight).await?;
             }
         }
-        while let Some(r) = in_flight.next().await {
-            r?;
+        while !in_flight.is_empty() {
+            join_one(&mut in_flight).await?;
         }
         // The file must not have grown either.
         let mut probe = [0u8; 1];
@@ -267,6 +283,14 @@ impl PulpClient {
             }
             .into());
         }
-        Ok(hex::encode(hasher.finalize()))
+        Ok((hex::encode(hasher.finalize()), chunks, peak))
+    }
+}
+
+async fn join_one(set: &mut JoinSet<std::result::Result<(), UploadError>>) -> Result<()> {
+    match set.join_next().await {
+        None | Some(Ok(Ok(()))) => Ok(()),
+        Some(Ok(Err(e))) => Err(e.into()),
+        Some(Err(join)) => Err(ClientError::Url(format!("chunk task ended abnormally: {join}"))),
     }
 }

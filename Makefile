@@ -1,0 +1,52 @@
+# wheelgate — the two commands: `make demo` (the main job end to end on a local Pulp)
+# and `make test` (all tests). Both set up everything they need on a fresh machine.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+PULP := bash config/local-pulp/pulp.sh
+export PULP_LAYOUT ?= both
+
+.PHONY: all build demo test test-unit lint fmt bench pulp-up pulp-down pulp-status rust-toolchain clean-pulp
+
+all: build
+
+build:
+	$(CARGO) build --release
+
+## Local Pulp (pulpcore + pulp-python from PyPI, PostgreSQL from Debian), both layouts.
+pulp-up:
+	$(PULP) up
+
+pulp-down:
+	$(PULP) down
+
+pulp-status:
+	$(PULP) status
+
+## All tests: brings up the local Pulp (both layouts), then lint + the whole suite.
+test: pulp-up lint
+	$(CARGO) test --workspace --all-targets --no-fail-fast
+	$(CARGO) test --workspace --doc
+
+## Unit tests only (no Pulp needed).
+test-unit:
+	$(CARGO) test --workspace --lib --bins
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## The main job end to end on the local Pulp (plain layout).
+demo:
+	PULP_LAYOUT=plain $(PULP) up
+	$(CARGO) build --release --workspace --bins
+	bash config/demo.sh
+
+## Benchmarks side by side with the alternatives (not tests).
+bench:
+	PULP_LAYOUT=plain $(PULP) up
+	$(CARGO) build --release --workspace --bins
+	bash config/bench.sh

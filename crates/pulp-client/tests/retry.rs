@@ -1,0 +1,171 @@
+//! Retry classification against a tiny scripted HTTP stub: the error paths a real Pulp
+//! cannot be made to produce on demand (503 storms, 429 with Retry-After, dropped connections).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use pulp_client::{ClientConfig, ClientError, ConnectionSettings, PulpClient, RetryConfig, Secret};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// One scripted answer: status and body; `None` drops the connection without answering.
+type Script = Vec<Option<(u16, &'static str)>>;
+
+struct Stub {
+    url: String,
+    hits: Arc<AtomicUsize>,
+}
+
+async fn stub(script: Script) -> Stub {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let answer = script.get(n).cloned().unwrap_or(script.last().cloned().flatten());
+            // Read the request head (and ignore any body).
+            let mut buf = vec![0u8; 65536];
+            let mut read = 0;
+            while let Ok(k) = sock.read(&mut buf[read..]).await {
+                if k == 0 {
+                    break;
+                }
+                read += k;
+                if buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+            match answer {
+                None => drop(sock),
+                Some((status, body)) => {
+                    let extra = if status == 429 { "Retry-After: 0\r\n" } else { "" };
+                    let resp = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
+                        body.len()
+                    );
+                    let _ = sock.write_all(resp.as_bytes()).await;
+                    let _ = sock.shutdown().await;
+                }
+            }
+        }
+    });
+    Stub {
+        url: format!("http://{addr}"),
+        hits,
+    }
+}
+
+fn client(url: &str) -> PulpClient {
+    let mut cfg = ClientConfig::new(url::Url::parse(url).unwrap());
+    cfg.domains_enabled = Some(false);
+    cfg.retry = RetryConfig {
+        initial_interval: Duration::from_millis(5),
+        max_interval: Duration::from_millis(20),
+        max_elapsed: Duration::from_secs(3),
+    };
+    PulpClient::new(cfg).unwrap()
+}
+
+const STATUS: &str = r#"{"versions":[{"component":"core","version":"3.123.1"}],"online_workers":[],"online_content_apps":[],"domain_enabled":false}"#;
+
+#[tokio::test]
+async fn get_retries_through_a_503_storm() {
+    let s = stub(vec![Some((503, "{}")), Some((502, "{}")), Some((504, "{}")), Some((200, STATUS))]).await;
+    let status = client(&s.url).status().await.unwrap();
+    assert_eq!(status.component("core"), Some("3.123.1"));
+    assert_eq!(s.hits.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn get_retries_429_honouring_retry_after() {
+    let s = stub(vec![Some((429, "{}")), Some((200, STATUS))]).await;
+    client(&s.url).status().await.unwrap();
+    assert_eq!(s.hits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn get_gives_up_after_max_elapsed() {
+    let s = stub(vec![Some((503, r#"{"detail":"down for maintenance"}"#))]).await;
+    let err = client(&s.url).status().await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert!(err.to_string().contains("down for maintenance"), "{err}");
+    let hits = s.hits.load(Ordering::SeqCst);
+    assert!(hits > 2, "expected several attempts, got {hits}");
+}
+
+#[tokio::test]
+async fn post_is_not_retried_on_503() {
+    let s = stub(vec![Some((503, "{}")), Some((201, "{}"))]).await;
+    let c = client(&s.url);
+    let err = c
+        .create_repository(&pulp_client::RepositoryFields {
+            name: Some("x".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(s.hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn unauthorized_is_not_retried_and_reads_clearly() {
+    let s = stub(vec![Some((401, r#"{"detail":"Invalid username/password."}"#))]).await;
+    let settings = ConnectionSettings {
+        base_url: Some(s.url.clone()),
+        username: Some("admin".into()),
+        password: Some(Secret::new("wrong-password-123")),
+        ..Default::default()
+    };
+    let mut cfg = settings.into_config().unwrap();
+    cfg.domains_enabled = Some(false);
+    let err = PulpClient::new(cfg).unwrap().status().await.unwrap_err();
+    assert!(matches!(err, ClientError::Auth { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("authentication failed"), "{msg}");
+    assert!(msg.contains("Invalid username/password."), "{msg}");
+    assert!(!msg.contains("wrong-password-123"), "{msg}");
+    assert_eq!(s.hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn client_errors_are_not_retried() {
+    let s = stub(vec![Some((400, r#"{"name":["This field must be unique."]}"#))]).await;
+    let err = client(&s.url).status().await.unwrap_err();
+    assert_eq!(err.body().unwrap().field_errors()[0].0, "name");
+    assert_eq!(s.hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn dropped_connection_is_retried_for_get_only() {
+    let s = stub(vec![None, Some((200, STATUS))]).await;
+    client(&s.url).status().await.unwrap();
+    assert_eq!(s.hits.load(Ordering::SeqCst), 2);
+
+    let s = stub(vec![None, Some((201, "{}"))]).await;
+    let err = client(&s.url)
+        .create_repository(&pulp_client::RepositoryFields::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClientError::Transport { .. }), "{err:?}");
+    assert_eq!(s.hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn connection_refused_is_retried_then_reported() {
+    // Bind and drop to get a port nobody listens on.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let err = client(&format!("http://127.0.0.1:{port}")).status().await.unwrap_err();
+    assert!(matches!(err, ClientError::Transport { .. }), "{err:?}");
+    assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
+}
