@@ -1,1 +1,15 @@
+//! End-to-end tests of the `wheelgate` binary against the real local Pulp (`make pulp-up`),
+//! in both layouts.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
 
+#[macro_use]
+mod util;
+
+mod init_status;
+mod invalid;
+mod upload;

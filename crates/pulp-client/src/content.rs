@@ -1,6 +1,9 @@
 //! Python package content units and artifacts.
 
 use std::path::Path;
+use std::sync::Arc;
+
+use futures::TryStreamExt;
 
 use futures::stream::BoxStream;
 use reqwest::Method;
@@ -11,6 +14,7 @@ use tracing::Instrument;
 use crate::client::{ApiRequest, PulpClient};
 use crate::error::{ClientError, Result};
 use crate::hrefs::{ArtifactHref, PackageHref, RepositoryVersionHref, TaskHref, UploadHref};
+use crate::uploads::ByteProgress;
 
 const PACKAGES: &str = "content/python/packages/";
 
@@ -205,7 +209,11 @@ impl PulpClient {
     /// Upload a file with the synchronous endpoint (`content/python/packages/upload/`): one
     /// request streamed from disk, answer is the package (existing one if the bytes are known).
     /// Only for files that upload well within the server's request timeout.
-    pub async fn upload_package_sync(&self, path: &Path) -> Result<Package> {
+    pub async fn upload_package_sync(
+        &self,
+        path: &Path,
+        progress: Arc<dyn ByteProgress>,
+    ) -> Result<Package> {
         let url = self.api_url(&format!("{PACKAGES}upload/")).await?;
         let filename = path
             .file_name()
@@ -230,10 +238,10 @@ impl PulpClient {
                     source,
                 })?
                 .len();
-            let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
-                file,
-                256 * 1024,
-            ));
+            let progress = progress.clone();
+            let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024)
+                .inspect_ok(move |chunk: &bytes::Bytes| progress.advance(chunk.len() as u64));
+            let body = reqwest::Body::wrap_stream(stream);
             let part = reqwest::multipart::Part::stream_with_length(body, len)
                 .file_name(filename.clone())
                 .mime_str("application/octet-stream")

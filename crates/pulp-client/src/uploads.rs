@@ -218,10 +218,13 @@ impl PulpClient {
             let mut buf = vec![0u8; want];
             let mut filled = 0;
             while filled < want {
-                let n = file.read(&mut buf[filled..]).await.map_err(|source| ClientError::Io {
-                    path: path.to_owned(),
-                    source,
-                })?;
+                let n = file
+                    .read(&mut buf[filled..])
+                    .await
+                    .map_err(|source| ClientError::Io {
+                        path: path.to_owned(),
+                        source,
+                    })?;
                 if n == 0 {
                     return Err(UploadError::FileChanged {
                         path: path.to_owned(),
@@ -236,8 +239,12 @@ impl PulpClient {
             let data = Bytes::from(buf);
             let start = offset;
             offset += want as u64;
-            let (client, href, progress, path) =
-                (self.clone(), href.clone(), progress.clone(), path.to_owned());
+            let (client, href, progress, path) = (
+                self.clone(),
+                href.clone(),
+                progress.clone(),
+                path.to_owned(),
+            );
             in_flight.spawn(
                 async move {
                     let len = data.len() as u64;
@@ -291,6 +298,8 @@ async fn join_one(set: &mut JoinSet<std::result::Result<(), UploadError>>) -> Re
     match set.join_next().await {
         None | Some(Ok(Ok(()))) => Ok(()),
         Some(Ok(Err(e))) => Err(e.into()),
-        Some(Err(join)) => Err(ClientError::Url(format!("chunk task ended abnormally: {join}"))),
+        Some(Err(join)) => Err(ClientError::Url(format!(
+            "chunk task ended abnormally: {join}"
+        ))),
     }
 }

@@ -29,7 +29,10 @@ async fn stub(script: Script) -> Stub {
                 return;
             };
             let n = counter.fetch_add(1, Ordering::SeqCst);
-            let answer = script.get(n).cloned().unwrap_or(script.last().cloned().flatten());
+            let answer = script
+                .get(n)
+                .cloned()
+                .unwrap_or(script.last().cloned().flatten());
             // Read the request head (and ignore any body).
             let mut buf = vec![0u8; 65536];
             let mut read = 0;
@@ -45,7 +48,11 @@ async fn stub(script: Script) -> Stub {
             match answer {
                 None => drop(sock),
                 Some((status, body)) => {
-                    let extra = if status == 429 { "Retry-After: 0\r\n" } else { "" };
+                    let extra = if status == 429 {
+                        "Retry-After: 0\r\n"
+                    } else {
+                        ""
+                    };
                     let resp = format!(
                         "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
                         body.len()
@@ -77,7 +84,13 @@ const STATUS: &str = r#"{"versions":[{"component":"core","version":"3.123.1"}],"
 
 #[tokio::test]
 async fn get_retries_through_a_503_storm() {
-    let s = stub(vec![Some((503, "{}")), Some((502, "{}")), Some((504, "{}")), Some((200, STATUS))]).await;
+    let s = stub(vec![
+        Some((503, "{}")),
+        Some((502, "{}")),
+        Some((504, "{}")),
+        Some((200, STATUS)),
+    ])
+    .await;
     let status = client(&s.url).status().await.unwrap();
     assert_eq!(status.component("core"), Some("3.123.1"));
     assert_eq!(s.hits.load(Ordering::SeqCst), 4);
@@ -117,7 +130,11 @@ async fn post_is_not_retried_on_503() {
 
 #[tokio::test]
 async fn unauthorized_is_not_retried_and_reads_clearly() {
-    let s = stub(vec![Some((401, r#"{"detail":"Invalid username/password."}"#))]).await;
+    let s = stub(vec![Some((
+        401,
+        r#"{"detail":"Invalid username/password."}"#,
+    ))])
+    .await;
     let settings = ConnectionSettings {
         base_url: Some(s.url.clone()),
         username: Some("admin".into()),
@@ -137,7 +154,11 @@ async fn unauthorized_is_not_retried_and_reads_clearly() {
 
 #[tokio::test]
 async fn client_errors_are_not_retried() {
-    let s = stub(vec![Some((400, r#"{"name":["This field must be unique."]}"#))]).await;
+    let s = stub(vec![Some((
+        400,
+        r#"{"name":["This field must be unique."]}"#,
+    ))])
+    .await;
     let err = client(&s.url).status().await.unwrap_err();
     assert_eq!(err.body().unwrap().field_errors()[0].0, "name");
     assert_eq!(s.hits.load(Ordering::SeqCst), 1);
@@ -165,7 +186,13 @@ async fn connection_refused_is_retried_then_reported() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let err = client(&format!("http://127.0.0.1:{port}")).status().await.unwrap_err();
+    let err = client(&format!("http://127.0.0.1:{port}"))
+        .status()
+        .await
+        .unwrap_err();
     assert!(matches!(err, ClientError::Transport { .. }), "{err:?}");
-    assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert!(
+        err.to_string().contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
 }

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# `make demo`: the main job end to end on the local Pulp (plain layout), each step printed.
+# Re-runnable: every run uses a fresh product name.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+BIN="$ROOT/target/release/wheelgate"
+FIX="$ROOT/target/release/wheelgate-fixtures"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/wheelgate-demo.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+RUN="d$(date +%s)"
+export PULP_CLI_CONFIG="$ROOT/.build/pulp/plain/cli.toml"
+unset PULP_BASE_URL PULP_USERNAME PULP_PASSWORD PULP_DOMAIN PULP_API_ROOT WHEELGATE_CATALOG
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+show() { printf '$ %s\n' "$*"; "$@"; }
+
+sed "s/^product = \"demo\"/product = \"$RUN\"/" config/demo.toml > "$WORK/wheelgate.toml"
+cd "$WORK"
+
+step "1. init: create the staging repositories and the staging/production indexes of release 3.0"
+show "$BIN" init --release 3.0 --dry-run
+show "$BIN" init --release 3.0
+show "$BIN" init --release 3.0
+
+step "2. build 1: synthetic wheels (some projects in several versions)"
+mkdir -p build1
+"$FIX" wheel --name demo-core --version 1.0.0 --out build1 >/dev/null
+"$FIX" wheel --name demo-core --version 1.1.0 --out build1 >/dev/null
+"$FIX" wheel --name demo-app --version 2.0.0 --requires "demo-core>=1.1" --out build1 >/dev/null
+"$FIX" wheel --name demo-native --version 0.3.0 --tag cp312-cp312-manylinux_2_28_x86_64 --size 200000 --out build1 >/dev/null
+ls build1
+
+step "3. upload build 1 to the cpu-ubi9 staging index: one new immutable version"
+show "$BIN" upload --release 3.0 --variant cpu-ubi9 --build-id build-1 build1
+
+step "4. re-run the same upload: nothing to do"
+show "$BIN" upload --release 3.0 --variant cpu-ubi9 --build-id build-1 build1
+
+step "5. bad input is refused before any byte is sent (exit 2)"
+mkdir -p bad
+"$FIX" wheel --name demo-core --version 9.0 --defect record-hash-mismatch --out bad >/dev/null
+"$FIX" wheel --name left-pad --version 1.0 --out bad >/dev/null
+set +e
+"$BIN" upload --release 3.0 --variant cpu-ubi9 bad
+echo "exit code: $?"
+set -e
+
+step "6. status: staging and production per variant"
+show "$BIN" status --release 3.0
+
+step "7. a customer installs from the staging index with pip"
+INDEX="$("$BIN" --output json status --release 3.0 | python3 -c 'import json,sys; print(json.load(sys.stdin)["variants"][0]["staging"]["index_url"])')"
+python3 -m venv venv >/dev/null
+env -u PIP_FIND_LINKS -u PIP_CERT venv/bin/pip install --quiet --no-cache-dir --index-url "$INDEX" demo-app
+venv/bin/pip list 2>/dev/null | grep -i demo
+echo
+echo "demo finished: release 3.0 of product $RUN on $(grep base_url "$PULP_CLI_CONFIG" | cut -d'"' -f2)"

@@ -1,0 +1,117 @@
+//! Errors of wheelgate operations, each with the exit code class it maps to.
+
+use pulp_client::ClientError;
+use wheelgate_wheel::Problem;
+
+use crate::catalog::CatalogError;
+
+/// How an error ends the command (documented exit codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// 1: the operation failed (server, network, task).
+    Failed,
+    /// 2: usage error or invalid input; nothing was changed.
+    Invalid,
+    /// 3: refused by policy.
+    Refused,
+}
+
+impl ErrorClass {
+    /// The process exit code.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Failed => 1,
+            Self::Invalid => 2,
+            Self::Refused => 3,
+        }
+    }
+}
+
+/// An error of a wheelgate operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The catalog is missing or wrong.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// Talking to Pulp failed.
+    #[error(transparent)]
+    Pulp(Box<ClientError>),
+    /// Input files are invalid; nothing was uploaded.
+    #[error("{} problem{} found; nothing was uploaded:\n{}", problems.len(), if problems.len() == 1 { "" } else { "s" }, render(problems))]
+    InvalidInput {
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
+    /// The Pulp objects of a release/variant do not exist yet.
+    #[error("{what} {name:?} does not exist; run `wheelgate init --release {release}` first")]
+    NotInitialized {
+        /// Kind of object.
+        what: &'static str,
+        /// Its name.
+        name: String,
+        /// The release.
+        release: String,
+    },
+    /// A usage error found by the library (bad build id, ...).
+    #[error("{0}")]
+    Usage(String),
+    /// Reading local files failed.
+    #[error("cannot read {}", path.display())]
+    Io {
+        /// The path.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Pulp's state is not what wheelgate expects (someone changed it behind our back).
+    #[error("{0}")]
+    Inconsistent(String),
+}
+
+fn render(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl From<ClientError> for Error {
+    fn from(e: ClientError) -> Self {
+        Self::Pulp(Box::new(e))
+    }
+}
+
+impl Error {
+    /// The exit code class.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Error::Catalog(_)
+            | Error::InvalidInput { .. }
+            | Error::NotInitialized { .. }
+            | Error::Usage(_) => ErrorClass::Invalid,
+            Error::Pulp(e) => match e.as_ref() {
+                ClientError::Config(_) => ErrorClass::Invalid,
+                _ => ErrorClass::Failed,
+            },
+            Error::Io { .. } => ErrorClass::Invalid,
+            Error::Inconsistent(_) => ErrorClass::Failed,
+        }
+    }
+
+    /// A hint for the user, when there is an obvious next step.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Pulp(e) => match e.as_ref() {
+                ClientError::Auth { .. } => Some("check --username/--password (or PULP_USERNAME/PULP_PASSWORD, or the pulp-cli profile)".into()),
+                ClientError::Transport { .. } => Some("is Pulp reachable at --base-url? (`make pulp-up` starts a local one)".into()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,14 @@
+//! wheelgate's operations on top of the Pulp client: the catalog, `init`, `upload`,
+//! `status` (and later vet/promote/rollback). Never prints; reports through return values
+//! and reporter traits so the CLI decides how things look.
+
+pub mod catalog;
+pub mod connection;
+pub mod error;
+pub mod init;
+pub mod labels;
+pub mod status;
+pub mod upload;
+
+pub use catalog::{Catalog, CatalogError, Names};
+pub use error::{Error, ErrorClass, Result};

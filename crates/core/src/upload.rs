@@ -1,0 +1,487 @@
+//! `upload`: land a build in the staging repository of one release + variant as exactly one
+//! new immutable repository version, or not at all.
+//!
+//! 1. Every file is validated (names, zip, metadata, RECORD, variant tags, allowlist) before
+//!    any byte is sent; all problems are reported at once.
+//! 2. Files already in the staging version with the same sha256 are "already present"; the
+//!    same filename with other bytes is refused (files are immutable).
+//! 3. Bytes Pulp already has (same sha256) are reused, not re-sent; new files go up
+//!    concurrently, streamed from disk; big files in parallel chunks.
+//! 4. One `modify` adds everything to the *latest* version (no `base_version`, so nothing
+//!    another upload added meanwhile is lost). Nothing new → no new version.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures::{StreamExt, TryStreamExt};
+use pulp_client::{
+    ByteProgress, ChunkedOptions, ClientError, Modify, PackageHref, PackageQuery, PulpClient,
+    WaitOptions,
+};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use wheelgate_wheel::{Allowlist, Problem, ProblemKind, TagPolicy, WheelInfo};
+
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::labels;
+
+/// Default: files at least this big use chunked upload.
+pub const DEFAULT_CHUNK_THRESHOLD: u64 = 32 * 1024 * 1024;
+/// Default chunk size.
+pub const DEFAULT_CHUNK_SIZE: u64 = 16 * 1024 * 1024;
+/// Default number of files in flight.
+pub const DEFAULT_JOBS: usize = 4;
+
+/// Options of an upload.
+#[derive(Debug, Clone)]
+pub struct UploadOptions {
+    /// Release.
+    pub release: String,
+    /// Variant.
+    pub variant: String,
+    /// Build id recorded with the new version (default: a UTC timestamp).
+    pub build_id: Option<String>,
+    /// Wheel files and directories (searched recursively for `*.whl`).
+    pub paths: Vec<PathBuf>,
+    /// Files in flight at once.
+    pub jobs: usize,
+    /// Files at least this big use chunked upload.
+    pub chunk_threshold: u64,
+    /// Chunk size.
+    pub chunk_size: u64,
+    /// Chunks of one file in flight at once.
+    pub chunk_parallel: usize,
+    /// Task waiting.
+    pub wait: WaitOptions,
+}
+
+impl UploadOptions {
+    /// Options with the defaults (catalog `[upload]` values applied over them).
+    pub fn new(catalog: &Catalog, release: &str, variant: &str, paths: Vec<PathBuf>) -> Self {
+        Self {
+            release: release.into(),
+            variant: variant.into(),
+            build_id: None,
+            paths,
+            jobs: catalog.upload.jobs.unwrap_or(DEFAULT_JOBS),
+            chunk_threshold: catalog
+                .upload
+                .chunk_threshold
+                .unwrap_or(DEFAULT_CHUNK_THRESHOLD),
+            chunk_size: catalog.upload.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE),
+            chunk_parallel: 3,
+            wait: WaitOptions::default(),
+        }
+    }
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileOutcome {
+    /// Bytes were sent to Pulp.
+    Uploaded,
+    /// Pulp already had the bytes; the existing content unit is added.
+    Reused,
+    /// Already in the staging version; skipped.
+    AlreadyPresent,
+}
+
+/// Receives progress of an upload (the CLI renders it; the library never prints).
+pub trait UploadReporter: Send + Sync {
+    /// Validation of `files` files starts.
+    fn validating(&self, _files: usize) {}
+    /// The transfer of `files` files, `bytes` in all, starts.
+    fn transfer_started(&self, _files: usize, _bytes: u64) {}
+    /// A file starts.
+    fn file_started(&self, _filename: &str, _size: u64) {}
+    /// `bytes` more bytes of a file were sent.
+    fn file_progress(&self, _filename: &str, _bytes: u64) {}
+    /// A file is done.
+    fn file_finished(&self, _filename: &str, _outcome: FileOutcome) {}
+    /// The single `modify` starts.
+    fn committing(&self, _units: usize) {}
+}
+
+/// A reporter that reports nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Silent;
+impl UploadReporter for Silent {}
+
+/// The result of an upload (this is the `--output json` document).
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadReport {
+    /// Release.
+    pub release: String,
+    /// Variant.
+    pub variant: String,
+    /// Staging repository.
+    pub repository: String,
+    /// The new version, or the unchanged latest when there was nothing to do.
+    pub version: Option<u64>,
+    /// Whether a new version was created.
+    pub created_version: bool,
+    /// The build id recorded with the new version.
+    pub build_id: String,
+    /// Files added by the new version (uploaded or reused).
+    pub added: Vec<String>,
+    /// Files already in the staging version (skipped).
+    pub already_present: Vec<String>,
+    /// Of `added`: files whose bytes were sent.
+    pub uploaded: Vec<String>,
+    /// Of `added`: files Pulp already had (not re-sent).
+    pub reused: Vec<String>,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+}
+
+/// A UTC timestamp usable as a build id: `20261128T175512Z`.
+pub fn timestamp_build_id() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+struct Progress {
+    reporter: Arc<dyn UploadReporter>,
+    filename: String,
+    sent: std::sync::atomic::AtomicU64,
+}
+
+impl ByteProgress for Progress {
+    fn advance(&self, bytes: u64) {
+        self.sent
+            .fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+        self.reporter.file_progress(&self.filename, bytes);
+    }
+}
+
+fn problem(path: &std::path::Path, kind: ProblemKind, message: String) -> Problem {
+    Problem {
+        path: path.to_owned(),
+        kind,
+        message,
+    }
+}
+
+/// Run an upload.
+pub async fn upload(
+    client: &PulpClient,
+    catalog: &Catalog,
+    opts: &UploadOptions,
+    reporter: Arc<dyn UploadReporter>,
+) -> Result<UploadReport> {
+    let variant = catalog.variant(&opts.release, &opts.variant)?.clone();
+    let names = catalog.names(&opts.release, &opts.variant);
+    let build_id = match &opts.build_id {
+        Some(id) if labels::valid_build_id(id) => id.clone(),
+        Some(id) => {
+            return Err(Error::Usage(format!(
+                "invalid build id {id:?}: use letters, digits and . _ : + - @ / (at most 128)"
+            )))
+        }
+        None => timestamp_build_id(),
+    };
+    if opts.paths.is_empty() {
+        return Err(Error::Usage("no wheel files or directories given".into()));
+    }
+
+    // 1. Validate everything locally, before any byte is sent.
+    let policy = TagPolicy {
+        python: variant.python.clone(),
+        platforms: variant.platforms.clone(),
+    };
+    let allow = Allowlist::new(catalog.allow.clone());
+    let inputs = opts.paths.clone();
+    let rep = reporter.clone();
+    let batch = tokio::task::spawn_blocking(move || {
+        let (paths, mut problems) = wheelgate_wheel::collect_wheel_paths(&inputs);
+        rep.validating(paths.len());
+        let mut report = wheelgate_wheel::validate_batch(&paths, &policy, &allow);
+        problems.append(&mut report.problems);
+        report.problems = problems;
+        report
+    })
+    .await
+    .map_err(|e| Error::Inconsistent(format!("validation crashed: {e}")))?;
+    if !batch.problems.is_empty() {
+        return Err(Error::InvalidInput {
+            problems: batch.problems,
+        });
+    }
+    if batch.wheels.is_empty() {
+        return Err(Error::Usage("no wheels found in the given paths".into()));
+    }
+
+    // 2. Compare with the latest staging version.
+    let repo = client
+        .repository_by_name(&names.repository)
+        .await?
+        .ok_or_else(|| Error::NotInitialized {
+            what: "staging repository",
+            name: names.repository.clone(),
+            release: opts.release.clone(),
+        })?;
+    let latest = repo.latest_version_href.clone();
+    let mut in_repo: HashMap<String, String> = HashMap::new();
+    if let Some(v) = &latest {
+        let listed: Vec<(String, String)> = client
+            .packages(&PackageQuery {
+                repository_version: Some(v.clone()),
+                fields: vec!["filename".into(), "sha256".into()],
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await?
+            .map_ok(|p| (p.filename, p.sha256))
+            .try_collect()
+            .await?;
+        in_repo.extend(listed);
+    }
+    let mut problems = Vec::new();
+    let mut already_present = Vec::new();
+    let mut todo: Vec<WheelInfo> = Vec::new();
+    for w in batch.wheels {
+        match in_repo.get(&w.filename) {
+            Some(sha) if *sha == w.sha256 => already_present.push(w.filename.clone()),
+            Some(sha) => problems.push(problem(
+                &w.path,
+                ProblemKind::Immutable,
+                format!(
+                    "{} is already in {} with other content (sha256 {} there, {} here); published files are immutable: bump the version or the build tag",
+                    w.filename, names.repository, sha, w.sha256
+                ),
+            )),
+            None => todo.push(w),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::InvalidInput { problems });
+    }
+    for f in &already_present {
+        reporter.file_finished(f, FileOutcome::AlreadyPresent);
+    }
+
+    // 3a. Which bytes does Pulp already have? (All lookups before any upload.)
+    let jobs = opts.jobs.max(1);
+    let known: Vec<Option<pulp_client::Package>> = futures::stream::iter(todo.iter())
+        .map(|w| client.package_by_sha256(&w.sha256))
+        .buffered(jobs * 2)
+        .try_collect()
+        .await?;
+    for (w, k) in todo.iter().zip(&known) {
+        if let Some(pkg) = k {
+            if pkg.filename != w.filename {
+                problems.push(problem(
+                    &w.path,
+                    ProblemKind::Immutable,
+                    format!(
+                        "Pulp already holds these exact bytes as {} ({}); the same file cannot be published under two names",
+                        pkg.filename, pkg.pulp_href
+                    ),
+                ));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::InvalidInput { problems });
+    }
+
+    // 3b. Transfer what is new; big files one at a time (their chunks go in parallel).
+    let total: u64 = todo
+        .iter()
+        .zip(&known)
+        .filter(|(_, k)| k.is_none())
+        .map(|(w, _)| w.size)
+        .sum();
+    reporter.transfer_started(todo.len(), total);
+    let big = Arc::new(Semaphore::new(1));
+    let mut order: Vec<(WheelInfo, Option<pulp_client::Package>)> =
+        todo.into_iter().zip(known).collect();
+    // Largest first keeps the pipe full at the end of the batch.
+    order.sort_by(|a, b| {
+        b.0.size
+            .cmp(&a.0.size)
+            .then_with(|| a.0.filename.cmp(&b.0.filename))
+    });
+    let results: Vec<(String, PackageHref, FileOutcome, u64)> = futures::stream::iter(order)
+        .map(|(w, k)| {
+            let reporter = reporter.clone();
+            let big = big.clone();
+            async move {
+                if let Some(pkg) = k {
+                    reporter.file_finished(&w.filename, FileOutcome::Reused);
+                    return Ok((w.filename, pkg.pulp_href, FileOutcome::Reused, 0));
+                }
+                reporter.file_started(&w.filename, w.size);
+                let progress = Arc::new(Progress {
+                    reporter: reporter.clone(),
+                    filename: w.filename.clone(),
+                    sent: Default::default(),
+                });
+                let href = send_file(client, &w, opts, progress.clone(), &big).await?;
+                reporter.file_finished(&w.filename, FileOutcome::Uploaded);
+                Ok::<_, Error>((w.filename, href, FileOutcome::Uploaded, w.size))
+            }
+        })
+        .buffer_unordered(jobs)
+        .try_collect()
+        .await?;
+
+    // 4. Exactly one modify on top of the latest version.
+    let mut report = UploadReport {
+        release: opts.release.clone(),
+        variant: opts.variant.clone(),
+        repository: names.repository.clone(),
+        version: latest.as_ref().and_then(|v| v.number()),
+        created_version: false,
+        build_id: build_id.clone(),
+        added: Vec::new(),
+        already_present,
+        uploaded: Vec::new(),
+        reused: Vec::new(),
+        bytes_sent: 0,
+    };
+    report.already_present.sort();
+    if results.is_empty() {
+        return Ok(report);
+    }
+    let mut by_name: BTreeMap<String, (PackageHref, FileOutcome, u64)> = BTreeMap::new();
+    for (f, h, o, b) in results {
+        by_name.insert(f, (h, o, b));
+    }
+    reporter.committing(by_name.len());
+    let outcome = client
+        .modify(
+            &repo.pulp_href,
+            &Modify {
+                add_content_units: by_name.values().map(|(h, _, _)| h.clone()).collect(),
+                ..Default::default()
+            },
+            &opts.wait,
+        )
+        .await?;
+    for (f, (_, o, b)) in &by_name {
+        report.added.push(f.clone());
+        report.bytes_sent += b;
+        match o {
+            FileOutcome::Uploaded => report.uploaded.push(f.clone()),
+            _ => report.reused.push(f.clone()),
+        }
+    }
+    if let Some(v) = outcome.new_version {
+        let n = v.number();
+        report.version = n;
+        report.created_version = true;
+        if let Some(n) = n {
+            client
+                .set_label(repo.pulp_href.as_str(), &labels::build_key(n), &build_id)
+                .await?;
+        }
+    } else {
+        // Someone else added the same units meanwhile: nothing new from us.
+        report.already_present.append(&mut report.added);
+        report.already_present.sort();
+        report.uploaded.clear();
+        report.reused.clear();
+    }
+    Ok(report)
+}
+
+async fn send_file(
+    client: &PulpClient,
+    w: &WheelInfo,
+    opts: &UploadOptions,
+    progress: Arc<Progress>,
+    big: &Semaphore,
+) -> Result<PackageHref> {
+    let pkg_href = if w.size >= opts.chunk_threshold {
+        let _permit = big
+            .acquire()
+            .await
+            .map_err(|e| Error::Inconsistent(e.to_string()))?;
+        let chunked = ChunkedOptions {
+            chunk_size: opts.chunk_size,
+            parallel: opts.chunk_parallel,
+        };
+        let up = client.upload_chunked(&w.path, &chunked, progress).await?;
+        if up.sha256 != w.sha256 {
+            let _ = client.delete_upload(&up.href).await;
+            return Err(Error::Inconsistent(format!(
+                "{} changed while uploading (sha256 {} at validation, {} now)",
+                w.path.display(),
+                w.sha256,
+                up.sha256
+            )));
+        }
+        let created = async {
+            let task = client
+                .start_create_package_from_upload(&up.href, &w.filename, &w.sha256)
+                .await?;
+            let task = client.wait_task(&task, &opts.wait).await?;
+            let href = task
+                .created()
+                .find(|h| h.contains("/content/python/packages/"))
+                .map(PackageHref::new);
+            href.ok_or_else(|| {
+                ClientError::Url(format!("task {} created no package", task.pulp_href))
+            })
+        }
+        .await;
+        match created {
+            Ok(h) => h,
+            Err(e) => {
+                // The upload is not consumed by a failed task: do not leave it behind.
+                let _ = client.delete_upload(&up.href).await;
+                return Err(e.into());
+            }
+        }
+    } else {
+        let pkg = client.upload_package_sync(&w.path, progress).await?;
+        if pkg.sha256 != w.sha256 || pkg.filename != w.filename {
+            return Err(Error::Inconsistent(format!(
+                "Pulp stored {} as {} (sha256 {}), expected {} (sha256 {})",
+                w.path.display(),
+                pkg.filename,
+                pkg.sha256,
+                w.filename,
+                w.sha256
+            )));
+        }
+        pkg.pulp_href
+    };
+    Ok(pkg_href)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_is_a_valid_build_id() {
+        let id = timestamp_build_id();
+        assert_eq!(id.len(), 16, "{id}");
+        assert!(id.starts_with("20"), "{id}");
+        assert!(labels::valid_build_id(&id));
+    }
+}
