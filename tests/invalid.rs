@@ -54,7 +54,7 @@ const CASES: &[Case] = &[
             vec![rename(&p, &format!("{}-1.0.tar.gz", sb.project(1)))]
         },
         kind: "NotAWheel",
-        words: &[".tar.gz"],
+        words: &[".whl"],
     },
     Case {
         name: "invalid wheel filename",
@@ -133,7 +133,7 @@ const CASES: &[Case] = &[
         name: "RECORD size wrong",
         make: |sb, dir| defect(sb, dir, 11, Defect::RecordSizeMismatch),
         kind: "RecordMismatch",
-        words: &["size"],
+        words: &["bytes but RECORD says"],
     },
     Case {
         name: "tags not allowed by the variant",

@@ -69,6 +69,9 @@ pub fn json_error(err: &anyhow::Error, core: Option<&wheelgate_core::Error>) {
 
 /// `init`.
 pub fn init(output: Output, r: &InitReport) -> Result<()> {
+    for w in &r.warnings {
+        eprintln!("{w}");
+    }
     if output == Output::Json {
         return json(r);
     }
@@ -170,6 +173,11 @@ pub fn upload(output: Output, r: &UploadReport) -> Result<()> {
 
 /// `status`.
 pub fn status(output: Output, r: &StatusReport) -> Result<()> {
+    for v in &r.variants {
+        for w in &v.warnings {
+            eprintln!("{w}");
+        }
+    }
     if output == Output::Json {
         return json(r);
     }

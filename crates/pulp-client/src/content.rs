@@ -100,7 +100,14 @@ impl PackageQuery {
             p.push(("repository_version_removed", v.to_string()));
         }
         if !self.fields.is_empty() {
-            p.push(("fields", self.fields.join(",")));
+            // The fields every `Package` needs are always asked for.
+            let mut fields: Vec<&str> = vec!["pulp_href", "filename", "sha256"];
+            for f in &self.fields {
+                if !fields.contains(&f.as_str()) {
+                    fields.push(f);
+                }
+            }
+            p.push(("fields", fields.join(",")));
         }
         p.push(("limit", self.limit.unwrap_or(100).to_string()));
         p
@@ -284,7 +291,7 @@ mod tests {
             pairs[1],
             ("repository_version", "/r/versions/1/".to_owned())
         );
-        assert_eq!(pairs[2], ("fields", "filename,sha256".to_owned()));
+        assert_eq!(pairs[2], ("fields", "pulp_href,filename,sha256".to_owned()));
         assert_eq!(pairs[3], ("limit", "100".to_owned()));
     }
 }
