@@ -11,7 +11,7 @@ async fn init_is_idempotent_and_derives_names(layout: &'static str) {
     dry.success();
     let plan = dry.json();
     let items = plan["items"].as_array().unwrap();
-    assert_eq!(items.len(), 6, "3 objects x 2 variants");
+    assert_eq!(items.len(), 10, "3 objects x 3 variants + the ledger");
     assert!(items.iter().all(|i| i["action"] == "create"), "{plan}");
     assert!(sb
         .client
@@ -23,7 +23,7 @@ async fn init_is_idempotent_and_derives_names(layout: &'static str) {
     let first = sb.run(&["init", "--release", "3.0"]);
     first.success();
     assert!(first.stdout.contains("created"), "{}", first.stdout);
-    assert!(first.stdout.contains("6 changes"), "{}", first.stdout);
+    assert!(first.stdout.contains("10 changes"), "{}", first.stdout);
 
     let second = sb.run_json(&["init", "--release", "3.0"]);
     second.success();

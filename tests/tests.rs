@@ -12,4 +12,5 @@ mod util;
 
 mod init_status;
 mod invalid;
+mod release;
 mod upload;

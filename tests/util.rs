@@ -115,8 +115,15 @@ platforms = ["linux_x86_64", "linux_aarch64"]
 python = ["cp312"]
 platforms = ["linux_x86_64"]
 
+[variants."rocm6.4-ubi9"]
+python = ["cp312"]
+platforms = ["linux_x86_64"]
+
 [releases."3.0"]
-variants = ["cpu-ubi9", "cuda12.9-ubi9"]
+variants = ["cpu-ubi9", "cuda12.9-ubi9", "rocm6.4-ubi9"]
+
+[vet]
+external = ["nvidia-*"]
 
 [packages]
 allow = {allow}
@@ -180,6 +187,18 @@ allow = {allow}
             payload_bytes: payload,
             seed: seed_of(&format!("{}{name}{version}{tag}{payload}", self.id)),
             ..wheelgate_fixtures::WheelSpec::new(name, version)
+        };
+        wheelgate_fixtures::write_wheel(&spec, dir).unwrap()
+    }
+
+    /// Write a wheel from a spec (seeded per sandbox).
+    pub fn wheel_spec(&self, dir: &Path, spec: wheelgate_fixtures::WheelSpec) -> PathBuf {
+        let spec = wheelgate_fixtures::WheelSpec {
+            seed: seed_of(&format!(
+                "{}{}{}{}",
+                self.id, spec.name, spec.version, spec.tag
+            )),
+            ..spec
         };
         wheelgate_fixtures::write_wheel(&spec, dir).unwrap()
     }

@@ -99,6 +99,111 @@ pub enum Command {
     Upload(UploadArgs),
     /// Show staging and production state of every variant of a release.
     Status(StatusArgs),
+    /// Projects and files added, removed and changed between two versions.
+    Diff(DiffArgs),
+    /// Check a staging version (tags, allowlist, dependency closure, metadata); record it on pass.
+    Vet(VetArgs),
+    /// Point production at a vetted staging version (atomic, verified, recorded).
+    Promote(PromoteArgs),
+    /// Switch production back to the version it served before (or to --to N).
+    Rollback(RollbackArgs),
+    /// Every vet, promote and rollback of a release, read from Pulp.
+    History(HistoryArgs),
+}
+
+/// `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Release.
+    #[arg(long)]
+    pub release: String,
+    /// Variant.
+    #[arg(long)]
+    pub variant: String,
+    /// From: `production`, `latest` or a version number.
+    #[arg(long, default_value = "production")]
+    pub from: wheelgate_core::diff::VersionRef,
+    /// To: `latest`, `production` or a version number.
+    #[arg(long, default_value = "latest")]
+    pub to: wheelgate_core::diff::VersionRef,
+}
+
+/// `vet`.
+#[derive(Debug, Args)]
+pub struct VetArgs {
+    /// Release.
+    #[arg(long)]
+    pub release: String,
+    /// Variant.
+    #[arg(long)]
+    pub variant: String,
+    /// Staging version (default: the latest).
+    #[arg(long)]
+    pub version: Option<u64>,
+}
+
+/// `promote`.
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// Release.
+    #[arg(long)]
+    pub release: String,
+    /// Variant(s) to promote.
+    #[arg(
+        long = "variant",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub variants: Vec<String>,
+    /// Every variant of the release, all-or-nothing.
+    #[arg(long)]
+    pub all: bool,
+    /// Staging version (default: the newest vetted one of each variant).
+    #[arg(long)]
+    pub version: Option<u64>,
+    /// Refuse unless production serves this version now (compare-and-swap).
+    #[arg(long, value_name = "M")]
+    pub expect_current: Option<u64>,
+    /// Show the plan and the diff, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation (required when not on a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Why, for the ledger.
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+/// `rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Release.
+    #[arg(long)]
+    pub release: String,
+    /// Variant.
+    #[arg(long)]
+    pub variant: String,
+    /// A version production served before (default: the one before the current).
+    #[arg(long, value_name = "N")]
+    pub to: Option<u64>,
+    /// Do not ask for confirmation (required when not on a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Why, for the ledger.
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+/// `history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Release.
+    #[arg(long)]
+    pub release: String,
+    /// Only this variant.
+    #[arg(long)]
+    pub variant: Option<String>,
 }
 
 /// `init`.

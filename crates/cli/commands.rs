@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use pulp_client::{ConnectionSettings, Secret};
 use wheelgate_core::connection::{self, ConnectionArgs};
-use wheelgate_core::{init, status, upload, Catalog};
+use wheelgate_core::{diff, init, promote, status, upload, vet, Catalog};
 
 use crate::args::{Cli, Command, Output};
 use crate::render;
@@ -83,6 +83,137 @@ pub async fn run(cli: &Cli) -> Result<ExitCode> {
                 .with_context(|| format!("status of release {} failed", a.release))?;
             render::status(cli.output, &report)?;
         }
+        Command::Diff(a) => {
+            let report =
+                diff::diff_versions(&client, &catalog, &a.release, &a.variant, a.from, a.to)
+                    .await
+                    .with_context(|| format!("diff of {} {} failed", a.release, a.variant))?;
+            render::diff(cli.output, &report)?;
+        }
+        Command::Vet(a) => {
+            let opts = vet::VetOptions {
+                release: a.release.clone(),
+                variant: a.variant.clone(),
+                version: a.version,
+                actor: actor(cli),
+                wait: Default::default(),
+            };
+            let report = vet::vet(&client, &catalog, &opts)
+                .await
+                .with_context(|| format!("vet of {} {} failed", a.release, a.variant))?;
+            render::vet(cli.output, &report)?;
+            if !report.passed {
+                return Ok(ExitCode::from(3));
+            }
+        }
+        Command::Promote(a) => {
+            let opts = promote::PromoteOptions {
+                release: a.release.clone(),
+                variants: if a.all {
+                    Vec::new()
+                } else {
+                    a.variants.clone()
+                },
+                version: a.version,
+                expect_current: a.expect_current,
+            };
+            let plan = promote::plan_promote(&client, &catalog, &opts)
+                .await
+                .with_context(|| format!("promote of release {} failed", a.release))?;
+            return switch(
+                cli,
+                &client,
+                &catalog,
+                plan,
+                a.dry_run,
+                a.yes,
+                a.reason.clone(),
+            )
+            .await;
+        }
+        Command::Rollback(a) => {
+            let plan = promote::plan_rollback(&client, &catalog, &a.release, &a.variant, a.to)
+                .await
+                .with_context(|| format!("rollback of {} {} failed", a.release, a.variant))?;
+            return switch(cli, &client, &catalog, plan, false, a.yes, a.reason.clone()).await;
+        }
+        Command::History(a) => {
+            let events = promote::history(&client, &catalog, &a.release, a.variant.as_deref())
+                .await
+                .with_context(|| format!("history of release {} failed", a.release))?;
+            render::history(cli.output, &a.release, &events)?;
+        }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Who is acting, for the ledger: `WHEELGATE_ACTOR`, else the Pulp user (or login) at this host.
+fn actor(cli: &Cli) -> String {
+    if let Ok(a) = std::env::var("WHEELGATE_ACTOR") {
+        if !a.trim().is_empty() {
+            return a.trim().to_owned();
+        }
+    }
+    let user = cli
+        .pulp
+        .username
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".into());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown-host".into());
+    format!("{user}@{host}")
+}
+
+async fn switch(
+    cli: &Cli,
+    client: &pulp_client::PulpClient,
+    catalog: &Catalog,
+    plan: promote::SwitchPlan,
+    dry_run: bool,
+    yes: bool,
+    reason: Option<String>,
+) -> Result<ExitCode> {
+    let what = plan.kind.to_string();
+    render::plan(cli.output, &plan, dry_run)?;
+    if dry_run {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if plan.is_noop() {
+        render::note("production already serves these versions: nothing to do");
+        if cli.output == Output::Json {
+            render::json_value(
+                &serde_json::json!({"kind": what, "release": plan.release, "changed": false}),
+            )?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !yes {
+        use std::io::IsTerminal;
+        if !std::io::stdin().is_terminal() || cli.output == Output::Json {
+            return Err(wheelgate_core::Error::Usage(format!(
+                "{what} changes what customers get: confirm with --yes (not on a terminal)"
+            ))
+            .into());
+        }
+        if !render::confirm(&format!("{what} as shown above?"))? {
+            render::note("aborted, nothing changed");
+            return Ok(ExitCode::from(2));
+        }
+    }
+    let opts = promote::ApplyOptions {
+        actor: actor(cli),
+        reason,
+        wait: Default::default(),
+        verify_timeout: std::time::Duration::from_secs(15),
+    };
+    let report = promote::apply(client, catalog, &plan, &opts)
+        .await
+        .with_context(|| format!("{what} of release {} failed", plan.release))?;
+    render::switched(cli.output, &report)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -325,3 +325,175 @@ impl Drop for ProgressReporter {
         }
     }
 }
+
+/// Print any value as the JSON document.
+pub fn json_value(v: &serde_json::Value) -> Result<()> {
+    json(v)
+}
+
+/// A note for people, on stderr.
+pub fn note(msg: &str) {
+    eprintln!("{msg}");
+}
+
+/// Ask yes/no on the terminal (stderr prompt, stdin answer).
+pub fn confirm(question: &str) -> Result<bool> {
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(matches!(
+        line.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+fn write_diff(o: &mut impl Write, d: &wheelgate_core::diff::Diff, indent: &str) -> Result<()> {
+    if d.is_empty() {
+        writeln!(o, "{indent}(no changes)")?;
+        return Ok(());
+    }
+    for p in &d.projects {
+        writeln!(o, "{indent}{p}")?;
+    }
+    writeln!(
+        o,
+        "{indent}({} files added, {} removed)",
+        d.files_added.len(),
+        d.files_removed.len()
+    )?;
+    Ok(())
+}
+
+fn v(n: Option<u64>) -> String {
+    n.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
+}
+
+/// `diff`.
+pub fn diff(output: Output, r: &wheelgate_core::diff::DiffReport) -> Result<()> {
+    if output == Output::Json {
+        return json(r);
+    }
+    let mut o = out();
+    writeln!(
+        o,
+        "{} {}: version {} → {}",
+        r.release,
+        r.variant,
+        v(r.from_version),
+        v(r.to_version)
+    )?;
+    write_diff(&mut o, &r.diff, "  ")
+}
+
+/// `vet`.
+pub fn vet(output: Output, r: &wheelgate_core::vet::VetReport) -> Result<()> {
+    if output == Output::Json {
+        return json(r);
+    }
+    let mut o = out();
+    if r.passed {
+        writeln!(
+            o,
+            "{} version {} passed vetting ({} files, digest {}); recorded in the ledger",
+            r.repository,
+            r.version,
+            r.files,
+            &r.digest[..12.min(r.digest.len())]
+        )?;
+    } else {
+        writeln!(
+            o,
+            "{} version {} FAILED vetting ({} findings); nothing recorded:",
+            r.repository,
+            r.version,
+            r.findings.len()
+        )?;
+        for f in &r.findings {
+            writeln!(o, "  [{}] {}: {}", f.check, f.filename, f.message)?;
+        }
+    }
+    Ok(())
+}
+
+/// The plan of a promote/rollback (text; JSON only for a dry run).
+pub fn plan(output: Output, p: &wheelgate_core::promote::SwitchPlan, dry_run: bool) -> Result<()> {
+    if output == Output::Json {
+        return if dry_run { json(p) } else { Ok(()) };
+    }
+    let mut o = out();
+    let head = if dry_run {
+        " (dry run: nothing changes)"
+    } else {
+        ""
+    };
+    writeln!(o, "{} of release {}{head}", p.kind, p.release)?;
+    for s in &p.switches {
+        writeln!(
+            o,
+            "  {}: production {} → version {}",
+            s.variant,
+            v(s.from_version),
+            s.to_version
+        )?;
+        write_diff(&mut o, &s.diff, "    ")?;
+    }
+    Ok(())
+}
+
+/// The result of a promote/rollback.
+pub fn switched(output: Output, r: &wheelgate_core::promote::SwitchReport) -> Result<()> {
+    if output == Output::Json {
+        return json(r);
+    }
+    let mut o = out();
+    for s in &r.switches {
+        writeln!(
+            o,
+            "{} {}: production now serves version {} (was {}); verified at {}",
+            r.kind,
+            s.variant,
+            s.to_version,
+            v(s.from_version),
+            s.index_url.as_deref().unwrap_or("-")
+        )?;
+    }
+    Ok(())
+}
+
+/// `history`.
+pub fn history(
+    output: Output,
+    release: &str,
+    events: &[wheelgate_core::ledger::Event],
+) -> Result<()> {
+    if output == Output::Json {
+        return json(&serde_json::json!({"release": release, "events": events}));
+    }
+    let mut o = out();
+    writeln!(o, "history of release {release}")?;
+    for e in events {
+        let change = match e.from_version {
+            Some(f) => format!("{f} → {}", e.to_version),
+            None if e.kind == wheelgate_core::ledger::EventKind::Vet => {
+                format!("version {}", e.to_version)
+            }
+            None => format!("- → {}", e.to_version),
+        };
+        writeln!(
+            o,
+            "  {}  {:<8} {:<16} {:<10} {:<13} {}{}",
+            e.time,
+            e.kind.to_string(),
+            e.variant,
+            change,
+            e.outcome.to_string(),
+            e.actor,
+            e.reason
+                .as_deref()
+                .map(|r| format!(" — {r}"))
+                .unwrap_or_default()
+        )?;
+    }
+    Ok(())
+}

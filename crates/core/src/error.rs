@@ -67,6 +67,15 @@ pub enum Error {
     /// Pulp's state is not what wheelgate expects (someone changed it behind our back).
     #[error("{0}")]
     Inconsistent(String),
+    /// Refused by policy (unvetted version, stale `--expect-current`, ...); nothing changed.
+    #[error("{0}")]
+    Refused(String),
+    /// A production switch failed (what was switched back is in the message).
+    #[error("{0}")]
+    Switch(String),
+    /// Production was switched but the customer-facing index does not match.
+    #[error("{0}")]
+    Verify(String),
 }
 
 fn render(problems: &[Problem]) -> String {
@@ -96,7 +105,8 @@ impl Error {
                 _ => ErrorClass::Failed,
             },
             Error::Io { .. } => ErrorClass::Invalid,
-            Error::Inconsistent(_) => ErrorClass::Failed,
+            Error::Inconsistent(_) | Error::Switch(_) | Error::Verify(_) => ErrorClass::Failed,
+            Error::Refused(_) => ErrorClass::Refused,
         }
     }
 

@@ -33,6 +33,8 @@ pub enum ObjectKind {
     StagingDistribution,
     /// The production distribution (one pinned version).
     ProductionDistribution,
+    /// The release's ledger (history of vet/promote/rollback).
+    Ledger,
 }
 
 impl std::fmt::Display for ObjectKind {
@@ -41,6 +43,7 @@ impl std::fmt::Display for ObjectKind {
             Self::StagingRepository => "staging repository",
             Self::StagingDistribution => "staging distribution",
             Self::ProductionDistribution => "production distribution",
+            Self::Ledger => "ledger repository",
         })
     }
 }
@@ -324,6 +327,49 @@ pub async fn init(
             action,
         });
     }
+    // The ledger of the release.
+    let ledger_name = crate::ledger::ledger_name(catalog, &release.name);
+    let action = match client.file_repository_by_name(&ledger_name).await? {
+        None => {
+            if !opts.dry_run {
+                client
+                    .create_file_repository(
+                        &ledger_name,
+                        &crate::ledger::ledger_labels(catalog, &release.name),
+                    )
+                    .await?;
+            }
+            Action::Create
+        }
+        Some(l) => match l.retain_repo_versions {
+            None => Action::Unchanged,
+            Some(n) => {
+                warnings.push(format!(
+                    "WARNING: ledger {ledger_name} had retain_repo_versions = {n}: history would be deleted; init resets it"
+                ));
+                if !opts.dry_run {
+                    client
+                        .update_repository(
+                            &l.pulp_href,
+                            &RepositoryFields {
+                                retain_repo_versions: Some(None),
+                                ..Default::default()
+                            },
+                            &opts.wait,
+                        )
+                        .await?;
+                }
+                Action::Update(vec![format!("retain_repo_versions {n} → unset")])
+            }
+        },
+    };
+    items.push(PlanItem {
+        variant: "-".into(),
+        kind: ObjectKind::Ledger,
+        name: ledger_name,
+        base_path: None,
+        action,
+    });
     Ok(InitReport {
         release: release.name,
         dry_run: opts.dry_run,

@@ -4,10 +4,14 @@
 
 pub mod catalog;
 pub mod connection;
+pub mod diff;
 pub mod error;
 pub mod init;
 pub mod labels;
+pub mod ledger;
+pub mod promote;
 pub mod status;
+pub mod time;
 pub mod upload;
 
 pub use catalog::{Catalog, CatalogError, Names};

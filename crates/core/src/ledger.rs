@@ -1,0 +1,225 @@
+//! The ledger: every vet, promote and rollback of a release, kept **in Pulp**.
+//!
+//! One pulp_file repository per product + release (`{product}-{release}-ledger`). Each event
+//! is one file added in its own task, so every event is a new immutable repository version:
+//! the history survives machines, and wheelgate only ever appends. The event's JSON is both
+//! the file's bytes and, base64url-encoded, its relative path
+//! (`events/<time>-<id>/<base64url(json)>`), so reading the history needs no download
+//! (Pulp's REST API lists paths but does not serve file bytes).
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use pulp_client::{FileRepository, PulpClient, WaitOptions};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::labels;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    /// A version passed vetting.
+    Vet,
+    /// Production was switched to a vetted version.
+    Promote,
+    /// Production was switched back.
+    Rollback,
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Vet => "vet",
+            Self::Promote => "promote",
+            Self::Rollback => "rollback",
+        })
+    }
+}
+
+/// How it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Done and verified.
+    Ok,
+    /// Switched, then switched back because another variant failed.
+    Reverted,
+    /// The switch failed; production unchanged.
+    Failed,
+    /// Switched, but the customer-facing index did not match.
+    VerifyFailed,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Ok => "ok",
+            Self::Reverted => "reverted",
+            Self::Failed => "failed",
+            Self::VerifyFailed => "verify-failed",
+        })
+    }
+}
+
+/// One ledger event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// What.
+    pub kind: EventKind,
+    /// When (RFC 3339, UTC).
+    pub time: String,
+    /// Who.
+    pub actor: String,
+    /// Release.
+    pub release: String,
+    /// Variant.
+    pub variant: String,
+    /// Production version before (promote/rollback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_version: Option<u64>,
+    /// The version vetted, or production's version after.
+    pub to_version: u64,
+    /// Digest of the version's (filename, sha256) set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Extra detail (errors, counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The name of a release's ledger repository.
+pub fn ledger_name(catalog: &Catalog, release: &str) -> String {
+    format!("{}-{release}-ledger", catalog.product)
+}
+
+/// The labels of a ledger repository.
+pub fn ledger_labels(catalog: &Catalog, release: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (labels::PRODUCT.to_owned(), catalog.product.clone()),
+        (labels::RELEASE.to_owned(), release.to_owned()),
+        (labels::ROLE.to_owned(), "ledger".to_owned()),
+    ])
+}
+
+/// Encode an event as a relative path.
+pub fn encode_path(event: &Event, id: &str) -> Result<String> {
+    let json = serde_json::to_vec(event).map_err(|e| Error::Inconsistent(e.to_string()))?;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+    Ok(format!("events/{}-{id}/{b64}", event.time))
+}
+
+/// Decode an event from a relative path written by [`encode_path`].
+pub fn decode_path(path: &str) -> Option<Event> {
+    let b64 = path.strip_prefix("events/")?.rsplit('/').next()?;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(b64)
+        .ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
+/// A release's ledger.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    client: PulpClient,
+    repo: FileRepository,
+}
+
+impl Ledger {
+    /// Open the ledger of a release (created by `init`).
+    pub async fn open(client: &PulpClient, catalog: &Catalog, release: &str) -> Result<Self> {
+        let name = ledger_name(catalog, release);
+        let repo = client
+            .file_repository_by_name(&name)
+            .await?
+            .ok_or_else(|| Error::NotInitialized {
+                what: "ledger repository",
+                name,
+                release: release.to_owned(),
+            })?;
+        Ok(Self {
+            client: client.clone(),
+            repo,
+        })
+    }
+
+    /// Append an event (one new immutable ledger version).
+    pub async fn append(&self, event: &Event, wait: &WaitOptions) -> Result<()> {
+        let nonce = format!("{:08x}", rand_u32());
+        let path = encode_path(event, &nonce)?;
+        let bytes =
+            serde_json::to_vec_pretty(event).map_err(|e| Error::Inconsistent(e.to_string()))?;
+        self.client
+            .add_file(&self.repo.pulp_href, &path, bytes.into(), wait)
+            .await?;
+        Ok(())
+    }
+
+    /// Every event, oldest first, read from the latest ledger version.
+    pub async fn events(&self) -> Result<Vec<Event>> {
+        let repo = self.client.file_repository(&self.repo.pulp_href).await?;
+        let Some(latest) = repo.latest_version_href else {
+            return Ok(Vec::new());
+        };
+        let files = self.client.list_files(&latest).await?;
+        let mut events: Vec<(String, Event)> = files
+            .into_iter()
+            .filter_map(|f| decode_path(&f.relative_path).map(|e| (f.relative_path, e)))
+            .collect();
+        events.sort_by(|a, b| a.1.time.cmp(&b.1.time).then_with(|| a.0.cmp(&b.0)));
+        Ok(events.into_iter().map(|(_, e)| e).collect())
+    }
+
+    /// Whether Pulp keeps every ledger version (it should).
+    pub fn retention(&self) -> Option<u64> {
+        self.repo.retain_repo_versions
+    }
+}
+
+fn rand_u32() -> u32 {
+    // Uniqueness within the same millisecond: time, process and a counter, hashed.
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u32(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    h.finish() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_through_paths() {
+        let e = Event {
+            kind: EventKind::Promote,
+            time: "2026-11-28T18:00:00.000Z".into(),
+            actor: "alice@host".into(),
+            release: "3.0".into(),
+            variant: "cuda12.9-ubi9".into(),
+            from_version: Some(3),
+            to_version: 5,
+            digest: Some("ab".repeat(32)),
+            reason: Some("CVE fix (urgent) / ticket #12".into()),
+            outcome: Outcome::Ok,
+            detail: None,
+        };
+        let p = encode_path(&e, "0001").unwrap();
+        assert!(
+            p.starts_with("events/2026-11-28T18:00:00.000Z-0001/"),
+            "{p}"
+        );
+        assert!(!p.contains('+') && !p.contains('=') && !p["events/".len()..].contains(".."));
+        assert_eq!(decode_path(&p), Some(e));
+        assert_eq!(decode_path("events/garbage/%%%"), None);
+        assert_eq!(decode_path("other/x"), None);
+    }
+}

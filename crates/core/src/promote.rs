@@ -1,0 +1,581 @@
+//! `promote` and `rollback`: switch production distributions between immutable staging
+//! versions, all-or-nothing, verified through the customer path, recorded in the ledger.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt};
+use pulp_client::{Distribution, PulpClient, Serves, WaitOptions};
+use serde::Serialize;
+
+use crate::catalog::Catalog;
+use crate::diff::{self, Diff, FileEntry};
+use crate::error::{Error, Result};
+use crate::ledger::{Event, EventKind, Ledger, Outcome};
+
+/// Digest binding a vetting record to a version's exact file set: sha256 over the sorted
+/// lines `"{filename} {sha256}\n"`.
+pub fn digest(files: &[FileEntry]) -> String {
+    use sha2::Digest;
+    let mut lines: Vec<String> = files
+        .iter()
+        .map(|f| format!("{} {}\n", f.filename, f.sha256))
+        .collect();
+    lines.sort();
+    let mut h = sha2::Sha256::new();
+    for l in lines {
+        h.update(l.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// One production switch.
+#[derive(Debug, Clone, Serialize)]
+pub struct Switch {
+    /// Variant.
+    pub variant: String,
+    /// Production distribution name.
+    pub distribution: String,
+    /// Version served now (`None`: nothing, or following latest).
+    pub from_version: Option<u64>,
+    /// Version to serve.
+    pub to_version: u64,
+    /// What changes for customers.
+    pub diff: Diff,
+    /// Digest of the target file set.
+    pub digest: String,
+    /// Simple index URL customers use.
+    pub index_url: Option<String>,
+    #[serde(skip)]
+    dist: Option<Distribution>,
+    #[serde(skip)]
+    from_serves: Option<Serves>,
+    #[serde(skip)]
+    to_serves: Option<Serves>,
+    #[serde(skip)]
+    to_files: Vec<FileEntry>,
+}
+
+/// A planned promote or rollback.
+#[derive(Debug, Clone, Serialize)]
+pub struct SwitchPlan {
+    /// Promote or rollback.
+    pub kind: EventKind,
+    /// Release.
+    pub release: String,
+    /// Per variant.
+    pub switches: Vec<Switch>,
+}
+
+impl SwitchPlan {
+    /// Whether applying would change nothing.
+    pub fn is_noop(&self) -> bool {
+        self.switches
+            .iter()
+            .all(|s| s.from_version == Some(s.to_version))
+    }
+}
+
+/// Options of `promote`.
+#[derive(Debug, Clone)]
+pub struct PromoteOptions {
+    /// Release.
+    pub release: String,
+    /// Variants (empty: all of the release).
+    pub variants: Vec<String>,
+    /// Version to promote (default: newest vetted of each variant).
+    pub version: Option<u64>,
+    /// Refuse unless production serves this version now.
+    pub expect_current: Option<u64>,
+}
+
+/// Options of applying a plan.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Who.
+    pub actor: String,
+    /// Why.
+    pub reason: Option<String>,
+    /// Task waiting.
+    pub wait: WaitOptions,
+    /// How long the customer-facing index may take to show the switch.
+    pub verify_timeout: Duration,
+}
+
+/// The result of a switch.
+#[derive(Debug, Clone, Serialize)]
+pub struct SwitchReport {
+    /// Promote or rollback.
+    pub kind: EventKind,
+    /// Release.
+    pub release: String,
+    /// What was switched.
+    pub switches: Vec<Switch>,
+    /// Per variant, whether the customer path showed exactly the new file set.
+    pub verified: BTreeMap<String, bool>,
+}
+
+fn served_number(s: &Serves) -> Option<u64> {
+    match s {
+        Serves::Version(v) => v.number(),
+        _ => None,
+    }
+}
+
+fn index_url(d: &Distribution) -> Option<String> {
+    d.base_url
+        .as_ref()
+        .map(|b| format!("{}/simple/", b.trim_end_matches('/')))
+}
+
+async fn load_switch(
+    client: &PulpClient,
+    catalog: &Catalog,
+    release: &str,
+    variant: &str,
+    to: u64,
+) -> Result<Switch> {
+    let names = catalog.names(release, variant);
+    let repo = client
+        .repository_by_name(&names.repository)
+        .await?
+        .ok_or_else(|| Error::NotInitialized {
+            what: "staging repository",
+            name: names.repository.clone(),
+            release: release.into(),
+        })?;
+    let dist = client
+        .distribution_by_name(&names.production_distribution)
+        .await?
+        .ok_or_else(|| Error::NotInitialized {
+            what: "production distribution",
+            name: names.production_distribution.clone(),
+            release: release.into(),
+        })?;
+    let to_href = repo.pulp_href.version(to);
+    if let Err(e) = client.repository_version(&to_href).await {
+        if e.is_not_found() {
+            return Err(Error::Usage(format!(
+                "{} has no version {to}",
+                names.repository
+            )));
+        }
+        return Err(e.into());
+    }
+    let to_files = diff::version_files(client, &to_href).await?;
+    let from_serves = dist.serves();
+    let from_files = match &from_serves {
+        Serves::Version(v) => diff::version_files(client, v).await?,
+        Serves::Latest(r) => match client.repository(r).await?.latest_version_href {
+            Some(v) => diff::version_files(client, &v).await?,
+            None => Vec::new(),
+        },
+        Serves::Nothing => Vec::new(),
+    };
+    Ok(Switch {
+        variant: variant.into(),
+        distribution: dist.name.clone(),
+        from_version: served_number(&from_serves),
+        to_version: to,
+        diff: diff::diff(&from_files, &to_files),
+        digest: digest(&to_files),
+        index_url: index_url(&dist),
+        dist: Some(dist),
+        from_serves: Some(from_serves),
+        to_serves: Some(Serves::Version(to_href)),
+        to_files,
+    })
+}
+
+/// Plan a promotion: checks vetting, digests and `--expect-current`; changes nothing.
+pub async fn plan_promote(
+    client: &PulpClient,
+    catalog: &Catalog,
+    opts: &PromoteOptions,
+) -> Result<SwitchPlan> {
+    let release = catalog.release(&opts.release)?;
+    let variants = if opts.variants.is_empty() {
+        release.variants.clone()
+    } else {
+        opts.variants.clone()
+    };
+    for v in &variants {
+        catalog.variant(&opts.release, v)?;
+    }
+    let ledger = Ledger::open(client, catalog, &opts.release).await?;
+    let events = ledger.events().await?;
+    let mut switches = Vec::new();
+    let mut refusals = Vec::new();
+    for v in &variants {
+        let vetted: BTreeMap<u64, &Event> = events
+            .iter()
+            .filter(|e| e.kind == EventKind::Vet && e.variant == *v && e.outcome == Outcome::Ok)
+            .map(|e| (e.to_version, e))
+            .collect();
+        let to = match opts.version {
+            Some(n) => n,
+            None => match vetted.keys().next_back() {
+                Some(n) => *n,
+                None => {
+                    refusals.push(format!("{v}: no vetted version; run `wheelgate vet --release {} --variant {v}` first", opts.release));
+                    continue;
+                }
+            },
+        };
+        let Some(record) = vetted.get(&to) else {
+            refusals.push(format!("{v}: version {to} is not vetted; run `wheelgate vet --release {} --variant {v} --version {to}`", opts.release));
+            continue;
+        };
+        let switch = load_switch(client, catalog, &opts.release, v, to).await?;
+        if record.digest.as_deref() != Some(switch.digest.as_str()) {
+            refusals.push(format!(
+                "{v}: version {to} no longer has the file set that was vetted (digest {} then, {} now)",
+                record.digest.as_deref().unwrap_or("-"),
+                switch.digest
+            ));
+            continue;
+        }
+        if let Some(m) = opts.expect_current {
+            if switch.from_version != Some(m) {
+                refusals.push(format!(
+                    "{v}: production serves {} now, not {m} (--expect-current); someone else changed it — review and retry",
+                    switch.from_version.map(|n| format!("version {n}")).unwrap_or_else(|| "no pinned version".into())
+                ));
+                continue;
+            }
+        }
+        switches.push(switch);
+    }
+    if !refusals.is_empty() {
+        return Err(Error::Refused(format!(
+            "promotion refused, nothing changed:\n  {}",
+            refusals.join("\n  ")
+        )));
+    }
+    Ok(SwitchPlan {
+        kind: EventKind::Promote,
+        release: opts.release.clone(),
+        switches,
+    })
+}
+
+/// Plan a rollback of one variant: to the version production served before the current one
+/// (from the ledger), or to `to` if that version was promoted before.
+pub async fn plan_rollback(
+    client: &PulpClient,
+    catalog: &Catalog,
+    release: &str,
+    variant: &str,
+    to: Option<u64>,
+) -> Result<SwitchPlan> {
+    catalog.variant(release, variant)?;
+    let ledger = Ledger::open(client, catalog, release).await?;
+    let events = ledger.events().await?;
+    let switches: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.variant == variant && e.kind != EventKind::Vet && e.outcome == Outcome::Ok)
+        .collect();
+    let names = catalog.names(release, variant);
+    let dist = client
+        .distribution_by_name(&names.production_distribution)
+        .await?
+        .ok_or_else(|| Error::NotInitialized {
+            what: "production distribution",
+            name: names.production_distribution.clone(),
+            release: release.into(),
+        })?;
+    let current = served_number(&dist.serves());
+    let target = match to {
+        Some(n) => {
+            if !switches.iter().any(|e| e.to_version == n) {
+                return Err(Error::Refused(format!("{variant}: version {n} was never promoted; rollback only returns to versions customers were served")));
+            }
+            n
+        }
+        None => {
+            let last = switches
+                .iter()
+                .rev()
+                .find(|e| Some(e.to_version) == current);
+            match last.and_then(|e| e.from_version) {
+                Some(n) => n,
+                None => {
+                    return Err(Error::Refused(format!(
+                        "{variant}: the ledger records no version served before {}; use --to N",
+                        current
+                            .map(|c| format!("version {c}"))
+                            .unwrap_or_else(|| "the current one".into())
+                    )))
+                }
+            }
+        }
+    };
+    let switch = load_switch(client, catalog, release, variant, target).await?;
+    Ok(SwitchPlan {
+        kind: EventKind::Rollback,
+        release: release.into(),
+        switches: vec![switch],
+    })
+}
+
+/// Apply a plan: switch every production distribution (one PATCH each); if one fails, switch
+/// back the ones already switched. Then verify through the customer path and record every
+/// outcome in the ledger.
+pub async fn apply(
+    client: &PulpClient,
+    catalog: &Catalog,
+    plan: &SwitchPlan,
+    opts: &ApplyOptions,
+) -> Result<SwitchReport> {
+    let ledger = Ledger::open(client, catalog, &plan.release).await?;
+    let event = |s: &Switch, outcome: Outcome, detail: Option<String>| Event {
+        kind: plan.kind,
+        time: crate::time::rfc3339_now(),
+        actor: opts.actor.clone(),
+        release: plan.release.clone(),
+        variant: s.variant.clone(),
+        from_version: s.from_version,
+        to_version: s.to_version,
+        digest: Some(s.digest.clone()),
+        reason: opts.reason.clone(),
+        outcome,
+        detail,
+    };
+    let mut done: Vec<&Switch> = Vec::new();
+    for s in &plan.switches {
+        let (Some(dist), Some(to)) = (&s.dist, &s.to_serves) else {
+            continue;
+        };
+        tracing::debug!(variant = %s.variant, to = s.to_version, "switching production");
+        if let Err(err) = client.serve(&dist.pulp_href, to, &opts.wait).await {
+            // All-or-nothing: put back what was already switched.
+            let mut reverted = Vec::new();
+            let mut stuck = Vec::new();
+            for d in done.iter().rev() {
+                let (Some(dd), Some(from)) = (&d.dist, &d.from_serves) else {
+                    continue;
+                };
+                match client.serve(&dd.pulp_href, from, &opts.wait).await {
+                    Ok(_) => reverted.push(d.variant.clone()),
+                    Err(e) => stuck.push(format!("{} ({e})", d.variant)),
+                }
+            }
+            let mut events = vec![event(s, Outcome::Failed, Some(err.to_string()))];
+            for d in &done {
+                events.push(event(
+                    d,
+                    Outcome::Reverted,
+                    Some(format!("{} failed", s.variant)),
+                ));
+            }
+            for e in &events {
+                if let Err(le) = ledger.append(e, &opts.wait).await {
+                    tracing::warn!(error = %le, "could not record the failed switch in the ledger");
+                }
+            }
+            let mut msg = format!(
+                "switching {} to version {} failed: {err}",
+                s.variant, s.to_version
+            );
+            if !reverted.is_empty() {
+                msg.push_str(&format!(
+                    "\nswitched back: {} (they serve what they served before)",
+                    reverted.join(", ")
+                ));
+            }
+            if !stuck.is_empty() {
+                msg.push_str(&format!(
+                    "\nCOULD NOT SWITCH BACK: {} — fix by hand",
+                    stuck.join(", ")
+                ));
+            }
+            return Err(Error::Switch(msg));
+        }
+        done.push(s);
+    }
+
+    // Verify through the customer path, and record.
+    let mut verified = BTreeMap::new();
+    let mut failures = Vec::new();
+    let checks = futures::future::join_all(plan.switches.iter().map(|s| async move {
+        let r = match &s.index_url {
+            Some(u) => verify_index(client, u, &s.to_files, opts.verify_timeout).await,
+            None => Err("the distribution has no base_url".to_owned()),
+        };
+        (s, r)
+    }))
+    .await;
+    let mut events = Vec::new();
+    for (s, r) in checks {
+        match r {
+            Ok(()) => {
+                verified.insert(s.variant.clone(), true);
+                events.push(event(s, Outcome::Ok, None));
+            }
+            Err(why) => {
+                verified.insert(s.variant.clone(), false);
+                failures.push(format!("{}: {why}", s.variant));
+                events.push(event(s, Outcome::VerifyFailed, Some(why)));
+            }
+        }
+    }
+    let appends =
+        futures::future::join_all(events.iter().map(|e| ledger.append(e, &opts.wait))).await;
+    for a in appends {
+        a?;
+    }
+    if !failures.is_empty() {
+        return Err(Error::Verify(format!(
+            "production was switched, but the customer-facing index does not show exactly the new file set:\n  {}",
+            failures.join("\n  ")
+        )));
+    }
+    Ok(SwitchReport {
+        kind: plan.kind,
+        release: plan.release.clone(),
+        switches: plan.switches.clone(),
+        verified,
+    })
+}
+
+/// Check that a simple index lists exactly `expected` (file names and sha256), as pip sees it.
+/// Retries until `timeout`, since a switch takes a moment to show.
+pub async fn verify_index(
+    client: &PulpClient,
+    index_url: &str,
+    expected: &[FileEntry],
+    timeout: Duration,
+) -> std::result::Result<(), String> {
+    let url = url::Url::parse(index_url).map_err(|e| format!("bad index URL {index_url}: {e}"))?;
+    let mut want: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+    for f in expected {
+        want.entry(f.project.clone())
+            .or_default()
+            .insert((f.filename.clone(), f.sha256.clone()));
+    }
+    let start = Instant::now();
+    loop {
+        let seen = read_index(client, &url, want.keys().cloned().collect()).await;
+        let why = match seen {
+            Ok(seen) if seen == want => return Ok(()),
+            Ok(seen) => describe_mismatch(&want, &seen),
+            Err(e) => e,
+        };
+        if start.elapsed() >= timeout {
+            return Err(why);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn read_index(
+    client: &PulpClient,
+    url: &url::Url,
+    expected_projects: BTreeSet<String>,
+) -> std::result::Result<BTreeMap<String, BTreeSet<(String, String)>>, String> {
+    let root = client
+        .simple_root(url)
+        .await
+        .map_err(|e| e.to_string())?
+        .unwrap_or(pulp_client::simple::SimpleRoot {
+            projects: Vec::new(),
+        });
+    let mut projects: BTreeSet<String> = root
+        .projects
+        .iter()
+        .map(|p| pulp_client::simple::normalize_project(&p.name))
+        .collect();
+    projects.extend(expected_projects);
+    let pages: Vec<(String, BTreeSet<(String, String)>)> = futures::stream::iter(projects)
+        .map(|p| async move {
+            let page = client
+                .simple_project(url, &p)
+                .await
+                .map_err(|e| e.to_string())?;
+            let files: BTreeSet<(String, String)> = page
+                .map(|pg| {
+                    pg.files
+                        .into_iter()
+                        .map(|f| {
+                            (
+                                f.filename,
+                                f.hashes.get("sha256").cloned().unwrap_or_default(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok::<_, String>((p, files))
+        })
+        .buffer_unordered(8)
+        .try_collect()
+        .await?;
+    Ok(pages.into_iter().filter(|(_, f)| !f.is_empty()).collect())
+}
+
+fn describe_mismatch(
+    want: &BTreeMap<String, BTreeSet<(String, String)>>,
+    seen: &BTreeMap<String, BTreeSet<(String, String)>>,
+) -> String {
+    let w: BTreeSet<_> = want.values().flatten().collect();
+    let s: BTreeSet<_> = seen.values().flatten().collect();
+    let missing: Vec<_> = w.difference(&s).map(|(f, _)| f.as_str()).take(5).collect();
+    let extra: Vec<_> = s.difference(&w).map(|(f, _)| f.as_str()).take(5).collect();
+    format!(
+        "the index lists {} files, expected {}; missing: [{}]; unexpected or wrong sha256: [{}]",
+        s.len(),
+        w.len(),
+        missing.join(", "),
+        extra.join(", ")
+    )
+}
+
+/// Every promote/rollback (and vet) event of a release, oldest first.
+pub async fn history(
+    client: &PulpClient,
+    catalog: &Catalog,
+    release: &str,
+    variant: Option<&str>,
+) -> Result<Vec<Event>> {
+    catalog.release(release)?;
+    if let Some(v) = variant {
+        catalog.variant(release, v)?;
+    }
+    let ledger = Ledger::open(client, catalog, release).await?;
+    Ok(ledger
+        .events()
+        .await?
+        .into_iter()
+        .filter(|e| variant.is_none_or(|v| e.variant == v))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_is_order_independent() {
+        let a = FileEntry {
+            project: "a".into(),
+            version: "1".into(),
+            filename: "a-1.whl".into(),
+            sha256: "x".into(),
+        };
+        let b = FileEntry {
+            project: "b".into(),
+            version: "1".into(),
+            filename: "b-1.whl".into(),
+            sha256: "y".into(),
+        };
+        assert_eq!(
+            digest(&[a.clone(), b.clone()]),
+            digest(&[b.clone(), a.clone()])
+        );
+        let b2 = FileEntry {
+            sha256: "z".into(),
+            ..b
+        };
+        assert_ne!(digest(&[a.clone(), b2]), digest(&[a]));
+    }
+}

@@ -1,0 +1,238 @@
+//! `vet`: policy checks on what Pulp holds in one staging version; on pass, a vetting
+//! record bound to the version and its exact file set goes into the ledger.
+
+use futures::TryStreamExt;
+use pulp_client::{PackageQuery, PulpClient, WaitOptions};
+use serde::Serialize;
+use wheelgate_wheel::{Allowlist, TagPolicy, WheelTag};
+
+use crate::catalog::Catalog;
+use crate::diff::FileEntry;
+use crate::error::{Error, Result};
+use crate::ledger::{Event, EventKind, Ledger, Outcome};
+
+/// Options of `vet`.
+#[derive(Debug, Clone)]
+pub struct VetOptions {
+    /// Release.
+    pub release: String,
+    /// Variant.
+    pub variant: String,
+    /// Version (default: latest staging version).
+    pub version: Option<u64>,
+    /// Who, for the record.
+    pub actor: String,
+    /// Task waiting.
+    pub wait: WaitOptions,
+}
+
+/// One failed check.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Finding {
+    /// `tags`, `allowlist`, `dependencies` or `metadata`.
+    pub check: &'static str,
+    /// The file concerned.
+    pub filename: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The vetting result (the `--output json` document).
+#[derive(Debug, Clone, Serialize)]
+pub struct VetReport {
+    /// Release.
+    pub release: String,
+    /// Variant.
+    pub variant: String,
+    /// Staging repository.
+    pub repository: String,
+    /// Version vetted.
+    pub version: u64,
+    /// Files in it.
+    pub files: usize,
+    /// Digest of its (filename, sha256) set.
+    pub digest: String,
+    /// Whether every check passed.
+    pub passed: bool,
+    /// Every failure.
+    pub findings: Vec<Finding>,
+    /// Whether a vetting record was written (only on pass).
+    pub recorded: bool,
+}
+
+fn requires_dist(v: &serde_json::Value) -> Vec<String> {
+    match v {
+        serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+        serde_json::Value::String(s) => match serde_json::from_str::<Vec<String>>(s) {
+            Ok(list) => list,
+            Err(_) => s.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+fn filename_tags(filename: &str) -> Option<Vec<WheelTag>> {
+    let stem = filename.strip_suffix(".whl")?;
+    let mut parts = stem.rsplitn(4, '-');
+    let plat = parts.next()?;
+    let abi = parts.next()?;
+    let py = parts.next()?;
+    WheelTag::expand(&format!("{py}-{abi}-{plat}"))
+}
+
+/// Vet a staging version.
+pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> Result<VetReport> {
+    let variant = catalog.variant(&opts.release, &opts.variant)?.clone();
+    let names = catalog.names(&opts.release, &opts.variant);
+    let repo = client
+        .repository_by_name(&names.repository)
+        .await?
+        .ok_or_else(|| Error::NotInitialized { what: "staging repository", name: names.repository.clone(), release: opts.release.clone() })?;
+    let version = match opts.version {
+        Some(n) => repo.pulp_href.version(n),
+        None => repo
+            .latest_version_href
+            .clone()
+            .ok_or_else(|| Error::Inconsistent(format!("{} has no versions", names.repository)))?,
+    };
+    let number = version.number().unwrap_or(0);
+    if let Err(e) = client.repository_version(&version).await {
+        if e.is_not_found() {
+            return Err(Error::Usage(format!("{} has no version {number}", names.repository)));
+        }
+        return Err(e.into());
+    }
+    let packages: Vec<pulp_client::Package> = client
+        .packages(&PackageQuery {
+            repository_version: Some(version.clone()),
+            fields: vec!["name".into(), "version".into(), "requires_dist".into(), "requires_python".into()],
+            limit: Some(1000),
+            ..Default::default()
+        })
+        .await?
+        .try_collect()
+        .await?;
+
+    let policy = TagPolicy { python: variant.python.clone(), platforms: variant.platforms.clone() };
+    let allow = Allowlist::new(catalog.allow.clone());
+    let mut findings = Vec::new();
+    let mut dists = Vec::new();
+    for p in &packages {
+        match filename_tags(&p.filename) {
+            None => findings.push(Finding {
+                check: "tags",
+                filename: p.filename.clone(),
+                message: "not a wheel (or its file name has no valid tags)".into(),
+            }),
+            Some(tags) => {
+                if !tags.iter().any(|t| policy.allows(t)) {
+                    findings.push(Finding {
+                        check: "tags",
+                        filename: p.filename.clone(),
+                        message: format!(
+                            "no tag allowed by variant {} (python {}, platforms {})",
+                            variant.name,
+                            variant.python.join(", "),
+                            variant.platforms.join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+        if !allow.allows(&p.name) {
+            findings.push(Finding {
+                check: "allowlist",
+                filename: p.filename.clone(),
+                message: format!("project {} is not on the allowlist ([packages] allow)", p.name),
+            });
+        }
+        let dist = wheelgate_vet::Dist {
+            filename: p.filename.clone(),
+            name: p.name.clone(),
+            version: p.version.clone(),
+            requires_dist: requires_dist(&p.requires_dist),
+            requires_python: p.requires_python.clone().filter(|s| !s.is_empty()),
+        };
+        if let Some(m) = wheelgate_vet::check_metadata(&dist) {
+            findings.push(Finding { check: "metadata", filename: p.filename.clone(), message: m });
+        }
+        dists.push(dist);
+    }
+    let targets = wheelgate_vet::Target::for_variant(&variant.python, &variant.platforms);
+    let closure = tokio::task::spawn_blocking({
+        let external = catalog.vet.external.clone();
+        move || wheelgate_vet::check_closure(&dists, &targets, &external)
+    })
+    .await
+    .map_err(|e| Error::Inconsistent(format!("dependency check crashed: {e}")))?;
+    for f in closure.failures {
+        findings.push(Finding { check: "dependencies", filename: f.filename, message: f.message });
+    }
+
+    let entries: Vec<FileEntry> = packages
+        .iter()
+        .map(|p| FileEntry {
+            project: pulp_client::simple::normalize_project(&p.name),
+            version: p.version.clone(),
+            filename: p.filename.clone(),
+            sha256: p.sha256.clone(),
+        })
+        .collect();
+    let digest = crate::promote::digest(&entries);
+    let passed = findings.is_empty();
+    let mut recorded = false;
+    if passed {
+        let ledger = Ledger::open(client, catalog, &opts.release).await?;
+        ledger
+            .append(
+                &Event {
+                    kind: EventKind::Vet,
+                    time: crate::time::rfc3339_now(),
+                    actor: opts.actor.clone(),
+                    release: opts.release.clone(),
+                    variant: opts.variant.clone(),
+                    from_version: None,
+                    to_version: number,
+                    digest: Some(digest.clone()),
+                    reason: None,
+                    outcome: Outcome::Ok,
+                    detail: Some(format!("{} files", packages.len())),
+                },
+                &opts.wait,
+            )
+            .await?;
+        recorded = true;
+    }
+    Ok(VetReport {
+        release: opts.release.clone(),
+        variant: opts.variant.clone(),
+        repository: names.repository,
+        version: number,
+        files: packages.len(),
+        digest,
+        passed,
+        findings,
+        recorded,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_from_filenames() {
+        let t = filename_tags("torch-2.9.0-13-cp312-cp312-manylinux_2_28_x86_64.whl").unwrap();
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].to_string(), "cp312-cp312-manylinux_2_28_x86_64");
+        assert_eq!(filename_tags("six-1.0-py2.py3-none-any.whl").unwrap().len(), 2);
+        assert!(filename_tags("six-1.0.tar.gz").is_none());
+    }
+
+    #[test]
+    fn requires_dist_shapes() {
+        assert_eq!(requires_dist(&serde_json::json!(["a>=1", "b"])), vec!["a>=1", "b"]);
+        assert_eq!(requires_dist(&serde_json::json!("[\"a\"]")), vec!["a"]);
+        assert!(requires_dist(&serde_json::Value::Null).is_empty());
+    }
+}

@@ -1,0 +1,169 @@
+//! All-or-nothing production switches against the real local Pulp: a distribution that
+//! disappears between planning and applying makes every switch roll back.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use pulp_client::{PulpCliConfig, PulpClient, Serves};
+use wheelgate_core::ledger::{Event, EventKind, Ledger, Outcome};
+use wheelgate_core::{diff, init, promote, upload, Catalog, Error};
+
+fn client(layout: &str) -> PulpClient {
+    let area = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.build/pulp")
+        .join(layout)
+        .join("cli.toml");
+    let cfg = PulpCliConfig::load(&area).unwrap_or_else(|e| panic!("run `make pulp-up` ({e})"));
+    PulpClient::new(cfg.settings(None).unwrap().into_config().unwrap()).unwrap()
+}
+
+async fn revert_when_the_last_switch_fails(layout: &str) {
+    let c = client(layout);
+    let id = format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            & 0xffff_ffff_ffff
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "product = \"s{id}\"\n[variants.a]\npython = [\"cp312\"]\nplatforms = [\"linux_x86_64\"]\n[variants.b]\npython = [\"cp312\"]\nplatforms = [\"linux_x86_64\"]\n[variants.c]\npython = [\"cp312\"]\nplatforms = [\"linux_x86_64\"]\n[releases.\"1.0\"]\nvariants = [\"a\", \"b\", \"c\"]\n[packages]\nallow = [\"*\"]\n"
+    );
+    let catalog = Catalog::parse(Path::new("wheelgate.toml"), &text).unwrap();
+    init::init(
+        &c,
+        &catalog,
+        &init::InitOptions {
+            release: "1.0".into(),
+            dry_run: false,
+            wait: Default::default(),
+        },
+    )
+    .await
+    .unwrap();
+    let ledger = Ledger::open(&c, &catalog, "1.0").await.unwrap();
+    for v in ["a", "b", "c"] {
+        let spec = wheelgate_fixtures::WheelSpec {
+            seed: 1,
+            payload_bytes: 100,
+            ..wheelgate_fixtures::WheelSpec::new(format!("p{id}-{v}"), "1.0")
+        };
+        let path = wheelgate_fixtures::write_wheel(&spec, dir.path()).unwrap();
+        let opts = upload::UploadOptions::new(&catalog, "1.0", v, vec![path]);
+        let r = upload::upload(&c, &catalog, &opts, Arc::new(upload::Silent))
+            .await
+            .unwrap();
+        assert_eq!(r.version, Some(1));
+        // Mark version 1 vetted (the vet checks themselves are tested elsewhere).
+        let repo = c
+            .repository_by_name(&catalog.names("1.0", v).repository)
+            .await
+            .unwrap()
+            .unwrap();
+        let files = diff::version_files(&c, &repo.pulp_href.version(1))
+            .await
+            .unwrap();
+        ledger
+            .append(
+                &Event {
+                    kind: EventKind::Vet,
+                    time: wheelgate_core::time::rfc3339_now(),
+                    actor: "test".into(),
+                    release: "1.0".into(),
+                    variant: v.into(),
+                    from_version: None,
+                    to_version: 1,
+                    digest: Some(promote::digest(&files)),
+                    reason: None,
+                    outcome: Outcome::Ok,
+                    detail: None,
+                },
+                &Default::default(),
+            )
+            .await
+            .unwrap();
+    }
+    let plan = promote::plan_promote(
+        &c,
+        &catalog,
+        &promote::PromoteOptions {
+            release: "1.0".into(),
+            variants: vec![],
+            version: None,
+            expect_current: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(plan.switches.len(), 3);
+    // Between plan and apply, the third production distribution is deleted.
+    let third = c
+        .distribution_by_name(&catalog.names("1.0", "c").production_distribution)
+        .await
+        .unwrap()
+        .unwrap();
+    c.delete_distribution(&third.pulp_href, &Default::default())
+        .await
+        .unwrap();
+    let opts = promote::ApplyOptions {
+        actor: "test".into(),
+        reason: Some("all or nothing".into()),
+        wait: Default::default(),
+        verify_timeout: std::time::Duration::from_secs(5),
+    };
+    let err = promote::apply(&c, &catalog, &plan, &opts)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Switch(_)), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("switching c to version 1 failed"), "{msg}");
+    assert!(msg.contains("switched back: b, a"), "{msg}");
+    for v in ["a", "b"] {
+        let d = c
+            .distribution_by_name(&catalog.names("1.0", v).production_distribution)
+            .await
+            .unwrap()
+            .unwrap();
+        let repo = c
+            .repository_by_name(&catalog.names("1.0", v).repository)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            d.serves(),
+            Serves::Version(repo.pulp_href.version(0)),
+            "{v} serves what it served before"
+        );
+    }
+    let events = ledger.events().await.unwrap();
+    let outcomes: Vec<(String, Outcome)> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Promote)
+        .map(|e| (e.variant.clone(), e.outcome))
+        .collect();
+    assert!(
+        outcomes.contains(&("c".into(), Outcome::Failed)),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.contains(&("a".into(), Outcome::Reverted)),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.contains(&("b".into(), Outcome::Reverted)),
+        "{outcomes:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_revert_when_the_last_switch_fails() {
+    revert_when_the_last_switch_fails("plain").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosted_revert_when_the_last_switch_fails() {
+    revert_when_the_last_switch_fails("hosted").await;
+}

@@ -1,0 +1,578 @@
+//! vet, promote, rollback, history, diff: the release engineer's and the SRE's commands.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use pulp_client::{Modify, Serves};
+use wheelgate_fixtures::WheelSpec;
+
+use crate::util::{Run, Sandbox};
+
+fn spec(name: &str, version: &str, requires: &[&str]) -> WheelSpec {
+    WheelSpec {
+        requires_dist: requires.iter().map(|r| r.to_string()).collect(),
+        payload_bytes: 300,
+        ..WheelSpec::new(name, version)
+    }
+}
+
+/// Build 1: app 1.0 requires core>=1.0 (core 1.0 present), extras and markers skipped.
+fn build1(sb: &Sandbox) -> PathBuf {
+    let d = sb.wheels_dir("build1");
+    let (app, core) = (sb.project(1), sb.project(2));
+    sb.wheel_spec(
+        &d,
+        spec(
+            &app,
+            "1.0",
+            &[
+                &format!("{core}>=1.0"),
+                "torch; extra == \"gpu\"",
+                "numpy; python_version < \"3.9\"",
+                "nvidia-cublas-cu12",
+            ],
+        ),
+    );
+    sb.wheel_spec(&d, spec(&core, "1.0", &[]));
+    d
+}
+
+/// Build 2: app 2.0 requires core==2.0, which is missing.
+fn build2(sb: &Sandbox) -> PathBuf {
+    let d = sb.wheels_dir("build2");
+    sb.wheel_spec(
+        &d,
+        spec(&sb.project(1), "2.0", &[&format!("{}==2.0", sb.project(2))]),
+    );
+    d
+}
+
+/// Build 3: adds core 2.0.
+fn build3(sb: &Sandbox) -> PathBuf {
+    let d = sb.wheels_dir("build3");
+    sb.wheel_spec(&d, spec(&sb.project(2), "2.0", &[]));
+    d
+}
+
+fn upload(sb: &Sandbox, variant: &str, dir: &std::path::Path) -> Run {
+    let r = sb.run(&[
+        "upload",
+        "--release",
+        "3.0",
+        "--variant",
+        variant,
+        dir.to_str().unwrap(),
+    ]);
+    r.success();
+    r
+}
+
+async fn production_files(sb: &Sandbox, variant: &str) -> BTreeSet<(String, String)> {
+    let dist = sb
+        .client
+        .distribution_by_name(&sb.names(variant).2)
+        .await
+        .unwrap()
+        .unwrap();
+    let index = url::Url::parse(&format!("{}simple/", dist.base_url.unwrap())).unwrap();
+    let root = sb
+        .client
+        .simple_root(&index)
+        .await
+        .unwrap()
+        .map(|r| r.projects)
+        .unwrap_or_default();
+    let mut out = BTreeSet::new();
+    for p in root {
+        let page = sb
+            .client
+            .simple_project(&index, &p.name)
+            .await
+            .unwrap()
+            .unwrap();
+        for f in page.files {
+            out.insert((f.filename, f.hashes["sha256"].clone()));
+        }
+    }
+    out
+}
+
+async fn staging_files(sb: &Sandbox, variant: &str, n: u64) -> BTreeSet<(String, String)> {
+    use futures::TryStreamExt;
+    let repo = sb
+        .client
+        .repository_by_name(&sb.names(variant).0)
+        .await
+        .unwrap()
+        .unwrap();
+    sb.client
+        .packages(&pulp_client::PackageQuery {
+            repository_version: Some(repo.pulp_href.version(n)),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .map_ok(|p| (p.filename, p.sha256))
+        .try_collect()
+        .await
+        .unwrap()
+}
+
+async fn served_version(sb: &Sandbox, variant: &str) -> Option<u64> {
+    let d = sb
+        .client
+        .distribution_by_name(&sb.names(variant).2)
+        .await
+        .unwrap()?;
+    match d.serves() {
+        Serves::Version(v) => v.number(),
+        _ => None,
+    }
+}
+
+async fn vet_promote_rollback_history(layout: &'static str) {
+    let sb = Sandbox::new(layout);
+    sb.init();
+    let v = "cpu-ubi9";
+    upload(&sb, v, &build1(&sb));
+
+    // Unvetted: refused.
+    let r = sb.run(&[
+        "promote",
+        "--release",
+        "3.0",
+        "--variant",
+        v,
+        "--version",
+        "1",
+        "--yes",
+    ]);
+    r.code(3);
+    assert!(r.stderr.contains("not vetted"), "{}", r.stderr);
+    assert_eq!(served_version(&sb, v).await, Some(0));
+
+    // Vet passes and records.
+    let r = sb.run_json(&["vet", "--release", "3.0", "--variant", v]);
+    r.success();
+    let doc = r.json();
+    assert_eq!(doc["passed"], true, "{doc}");
+    assert_eq!(doc["recorded"], true);
+    assert_eq!(doc["version"], 1);
+
+    // Dry run changes nothing.
+    let r = sb.run(&["promote", "--release", "3.0", "--variant", v, "--dry-run"]);
+    r.success();
+    assert!(
+        r.stdout.contains(&format!("+ {}", sb.project(1))),
+        "diff printed: {}",
+        r.stdout
+    );
+    assert_eq!(served_version(&sb, v).await, Some(0));
+    // Not on a terminal without --yes: refused as a usage error.
+    sb.run(&["promote", "--release", "3.0", "--variant", v])
+        .code(2);
+    assert_eq!(served_version(&sb, v).await, Some(0));
+
+    // Promote: production serves exactly version 1.
+    let r = sb
+        .cmd()
+        .env("WHEELGATE_ACTOR", "alice")
+        .args([
+            "promote",
+            "--release",
+            "3.0",
+            "--variant",
+            v,
+            "--yes",
+            "--reason",
+            "first release",
+        ])
+        .output()
+        .unwrap();
+    Run::from(r).success();
+    assert_eq!(served_version(&sb, v).await, Some(1));
+    assert_eq!(
+        production_files(&sb, v).await,
+        staging_files(&sb, v, 1).await
+    );
+
+    // Build 2 misses a dependency: vet refuses (exit 3) and names it; nothing recorded.
+    upload(&sb, v, &build2(&sb));
+    let r = sb.run_json(&["vet", "--release", "3.0", "--variant", v]);
+    r.code(3);
+    let doc = r.json();
+    assert_eq!(doc["passed"], false);
+    assert_eq!(doc["recorded"], false);
+    let msgs: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap().to_owned())
+        .collect();
+    let want = format!(
+        "{} 2.0 requires {}==2.0; this version has {} 1.0",
+        sb.project(1),
+        sb.project(2),
+        sb.project(2)
+    );
+    assert!(msgs.iter().any(|m| m.contains(&want)), "{msgs:?}");
+    sb.run(&[
+        "promote",
+        "--release",
+        "3.0",
+        "--variant",
+        v,
+        "--version",
+        "2",
+        "--yes",
+    ])
+    .code(3);
+
+    // Build 3 fixes it: vet, promote with compare-and-swap.
+    upload(&sb, v, &build3(&sb));
+    sb.run(&["vet", "--release", "3.0", "--variant", v])
+        .success();
+    let r = sb.run(&[
+        "promote",
+        "--release",
+        "3.0",
+        "--variant",
+        v,
+        "--expect-current",
+        "0",
+        "--yes",
+    ]);
+    r.code(3);
+    assert!(r.stderr.contains("--expect-current"), "{}", r.stderr);
+    assert_eq!(
+        served_version(&sb, v).await,
+        Some(1),
+        "stale --expect-current changed nothing"
+    );
+    let r = sb
+        .cmd()
+        .env("WHEELGATE_ACTOR", "bob")
+        .args([
+            "promote",
+            "--release",
+            "3.0",
+            "--variant",
+            v,
+            "--expect-current",
+            "1",
+            "--yes",
+            "--reason",
+            "core 2.0",
+        ])
+        .output()
+        .unwrap();
+    Run::from(r).success();
+    assert_eq!(served_version(&sb, v).await, Some(3));
+    assert_eq!(
+        production_files(&sb, v).await,
+        staging_files(&sb, v, 3).await
+    );
+
+    // Rollback restores the previous file set.
+    let r = sb
+        .cmd()
+        .env("WHEELGATE_ACTOR", "sre")
+        .args([
+            "rollback",
+            "--release",
+            "3.0",
+            "--variant",
+            v,
+            "--yes",
+            "--reason",
+            "pager at 3am",
+        ])
+        .output()
+        .unwrap();
+    Run::from(r).success();
+    assert_eq!(served_version(&sb, v).await, Some(1));
+    assert_eq!(
+        production_files(&sb, v).await,
+        staging_files(&sb, v, 1).await
+    );
+    // Rolling back to a version never promoted is refused.
+    sb.run(&[
+        "rollback",
+        "--release",
+        "3.0",
+        "--variant",
+        v,
+        "--to",
+        "2",
+        "--yes",
+    ])
+    .code(3);
+
+    // History, from Pulp: both promotions and the rollback, with actor and reason.
+    let r = sb.run_json(&["history", "--release", "3.0", "--variant", v]);
+    r.success();
+    let doc = r.json();
+    let ev: Vec<&serde_json::Value> = doc["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] != "vet")
+        .collect();
+    assert_eq!(ev.len(), 3, "{doc}");
+    assert_eq!(
+        (
+            ev[0]["actor"].as_str(),
+            ev[0]["from_version"].as_u64(),
+            ev[0]["to_version"].as_u64()
+        ),
+        (Some("alice"), Some(0), Some(1))
+    );
+    assert_eq!(ev[1]["reason"], "core 2.0");
+    assert_eq!(
+        (
+            ev[2]["kind"].as_str(),
+            ev[2]["actor"].as_str(),
+            ev[2]["reason"].as_str()
+        ),
+        (Some("rollback"), Some("sre"), Some("pager at 3am"))
+    );
+    assert_eq!(
+        (ev[2]["from_version"].as_u64(), ev[2]["to_version"].as_u64()),
+        (Some(3), Some(1))
+    );
+    let text = sb.run(&["history", "--release", "3.0"]);
+    assert!(
+        text.success().stdout.contains("pager at 3am"),
+        "{}",
+        text.stdout
+    );
+
+    // diff production → latest.
+    let r = sb.run_json(&["diff", "--release", "3.0", "--variant", v]);
+    r.success();
+    let d = r.json();
+    assert_eq!(
+        (d["from_version"].as_u64(), d["to_version"].as_u64()),
+        (Some(1), Some(3))
+    );
+    assert_eq!(d["files_added"].as_array().unwrap().len(), 2);
+}
+
+async fn vet_reports_policy_violations_made_by_other_tools(layout: &'static str) {
+    let sb = Sandbox::new(layout);
+    sb.init();
+    // Put a disallowed tag and a non-allowlisted project straight into staging, as another
+    // tool could.
+    let d = sb.wheels_dir("foreign");
+    let bad_tag = sb.wheel_spec(
+        &d,
+        WheelSpec {
+            tag: "cp311-cp311-win_amd64".into(),
+            ..spec(&sb.project(7), "1.0", &[])
+        },
+    );
+    let foreign = sb.wheel_spec(&d, spec(&format!("stranger-{}", sb.id), "1.0", &[]));
+    let c = &sb.client;
+    let mut hrefs = Vec::new();
+    for p in [&bad_tag, &foreign] {
+        hrefs.push(
+            c.upload_package_sync(p, Arc::new(pulp_client::NoProgress))
+                .await
+                .unwrap()
+                .pulp_href,
+        );
+    }
+    let repo = c
+        .repository_by_name(&sb.names("cpu-ubi9").0)
+        .await
+        .unwrap()
+        .unwrap();
+    c.modify(
+        &repo.pulp_href,
+        &Modify {
+            add_content_units: hrefs,
+            ..Default::default()
+        },
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let r = sb.run_json(&["vet", "--release", "3.0", "--variant", "cpu-ubi9"]);
+    r.code(3);
+    let doc = r.json();
+    let checks: BTreeSet<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    assert!(checks.contains("tags"), "{doc}");
+    assert!(checks.contains("allowlist"), "{doc}");
+}
+
+async fn promote_all_is_all_or_nothing(layout: &'static str) {
+    let sb = Sandbox::new(layout);
+    sb.init();
+    let variants = ["cpu-ubi9", "cuda12.9-ubi9", "rocm6.4-ubi9"];
+    for v in variants {
+        let d = sb.wheels_dir(&format!("all-{v}"));
+        sb.wheel_spec(&d, spec(&sb.project(1), "1.0", &[]));
+        upload(&sb, v, &d);
+        sb.run(&["vet", "--release", "3.0", "--variant", v])
+            .success();
+    }
+    // Promote all three once.
+    sb.run(&["promote", "--release", "3.0", "--all", "--yes"])
+        .success();
+    for v in variants {
+        assert_eq!(served_version(&sb, v).await, Some(1));
+    }
+    // New builds for all three, vetted.
+    for v in variants {
+        let d = sb.wheels_dir(&format!("all2-{v}"));
+        sb.wheel_spec(&d, spec(&sb.project(1), "2.0", &[]));
+        upload(&sb, v, &d);
+        sb.run(&["vet", "--release", "3.0", "--variant", v])
+            .success();
+    }
+    // The third production distribution disappears behind wheelgate's back.
+    let third = sb
+        .client
+        .distribution_by_name(&sb.names("rocm6.4-ubi9").2)
+        .await
+        .unwrap()
+        .unwrap();
+    sb.client
+        .delete_distribution(&third.pulp_href, &Default::default())
+        .await
+        .unwrap();
+    let r = sb.run(&["promote", "--release", "3.0", "--all", "--yes"]);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("rocm6.4-ubi9"), "reported: {}", r.stderr);
+    for v in ["cpu-ubi9", "cuda12.9-ubi9"] {
+        assert_eq!(
+            served_version(&sb, v).await,
+            Some(1),
+            "{v} serves what it served before"
+        );
+    }
+}
+
+async fn readers_never_see_a_mixed_index(layout: &'static str) {
+    let sb = Sandbox::new(layout);
+    sb.init();
+    let v = "cpu-ubi9";
+    let (a, b) = (sb.project(1), sb.project(2));
+    let d1 = sb.wheels_dir("flip1");
+    sb.wheel_spec(&d1, spec(&a, "1.0", &[]));
+    sb.wheel_spec(&d1, spec(&b, "1.0", &[]));
+    upload(&sb, v, &d1);
+    sb.run(&["vet", "--release", "3.0", "--variant", v])
+        .success();
+    let d2 = sb.wheels_dir("flip2");
+    sb.wheel_spec(&d2, spec(&a, "2.0", &[]));
+    sb.wheel_spec(&d2, spec(&sb.project(3), "1.0", &[]));
+    upload(&sb, v, &d2);
+    sb.run(&["vet", "--release", "3.0", "--variant", v])
+        .success();
+    sb.run(&[
+        "promote",
+        "--release",
+        "3.0",
+        "--variant",
+        v,
+        "--version",
+        "1",
+        "--yes",
+    ])
+    .success();
+
+    let one = staging_files(&sb, v, 1).await;
+    let two = staging_files(&sb, v, 2).await;
+    let page_of = |set: &BTreeSet<(String, String)>, project: &str| -> BTreeSet<String> {
+        let prefix = format!("{}-", project.replace('-', "_"));
+        set.iter()
+            .filter(|(f, _)| f.starts_with(&prefix))
+            .map(|(f, _)| f.clone())
+            .collect()
+    };
+    let (a1, a2) = (page_of(&one, &a), page_of(&two, &a));
+    assert_ne!(a1, a2);
+    let dist = sb
+        .client
+        .distribution_by_name(&sb.names(v).2)
+        .await
+        .unwrap()
+        .unwrap();
+    let index = url::Url::parse(&format!("{}simple/", dist.base_url.unwrap())).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let reads = Arc::new(AtomicUsize::new(0));
+    let reader = {
+        let (client, index, stop, reads, a) = (
+            sb.client.clone(),
+            index.clone(),
+            stop.clone(),
+            reads.clone(),
+            a.clone(),
+        );
+        let roots = [
+            BTreeSet::from([a.clone(), b.clone()]),
+            BTreeSet::from([a.clone(), b.clone(), sb.project(3)]),
+        ];
+        tokio::spawn(async move {
+            let mut bad = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                let root = client.simple_root(&index).await.unwrap().unwrap();
+                let names: BTreeSet<String> = root
+                    .projects
+                    .iter()
+                    .map(|p| pulp_client::simple::normalize_project(&p.name))
+                    .collect();
+                if !roots.contains(&names) {
+                    bad.push(format!("root {names:?}"));
+                }
+                let page = client.simple_project(&index, &a).await.unwrap().unwrap();
+                let files: BTreeSet<String> = page.files.into_iter().map(|f| f.filename).collect();
+                if files != a1 && files != a2 {
+                    bad.push(format!("project page {files:?}"));
+                }
+                reads.fetch_add(1, Ordering::SeqCst);
+            }
+            bad
+        })
+    };
+    for i in 0..20 {
+        let args: Vec<&str> = if i % 2 == 0 {
+            vec![
+                "promote",
+                "--release",
+                "3.0",
+                "--variant",
+                v,
+                "--version",
+                "2",
+                "--yes",
+            ]
+        } else {
+            vec!["rollback", "--release", "3.0", "--variant", v, "--yes"]
+        };
+        sb.run(&args).success();
+    }
+    stop.store(true, Ordering::SeqCst);
+    let bad = reader.await.unwrap();
+    assert!(bad.is_empty(), "mixed responses: {bad:?}");
+    assert!(
+        reads.load(Ordering::SeqCst) > 20,
+        "the reader ran during the flips"
+    );
+    assert_eq!(served_version(&sb, v).await, Some(1));
+}
+
+both_layouts!(
+    vet_promote_rollback_history,
+    vet_reports_policy_violations_made_by_other_tools,
+    promote_all_is_all_or_nothing,
+    readers_never_see_a_mixed_index,
+);
