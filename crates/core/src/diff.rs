@@ -297,14 +297,7 @@ pub async fn diff_versions(
 ) -> Result<DiffReport> {
     catalog.variant(release, variant)?;
     let names = catalog.names(release, variant);
-    let repo = client
-        .repository_by_name(&names.repository)
-        .await?
-        .ok_or_else(|| crate::error::Error::NotInitialized {
-            what: "staging repository",
-            name: names.repository.clone(),
-            release: release.into(),
-        })?;
+    let repo = crate::lookup::staging_repository(client, catalog, release, variant).await?;
     let resolve = |r: VersionRef| {
         let client = client.clone();
         let repo = repo.clone();

@@ -9,10 +9,12 @@ pub mod error;
 pub mod init;
 pub mod labels;
 pub mod ledger;
+pub mod lookup;
 pub mod promote;
 pub mod status;
 pub mod time;
 pub mod upload;
+pub mod vet;
 
 pub use catalog::{Catalog, CatalogError, Names};
 pub use error::{Error, ErrorClass, Result};

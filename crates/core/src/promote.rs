@@ -12,6 +12,7 @@ use crate::catalog::Catalog;
 use crate::diff::{self, Diff, FileEntry};
 use crate::error::{Error, Result};
 use crate::ledger::{Event, EventKind, Ledger, Outcome};
+use crate::lookup;
 
 /// Digest binding a vetting record to a version's exact file set: sha256 over the sorted
 /// lines `"{filename} {sha256}\n"`.
@@ -135,30 +136,12 @@ async fn load_switch(
     variant: &str,
     to: u64,
 ) -> Result<Switch> {
-    let names = catalog.names(release, variant);
-    let repo = client
-        .repository_by_name(&names.repository)
-        .await?
-        .ok_or_else(|| Error::NotInitialized {
-            what: "staging repository",
-            name: names.repository.clone(),
-            release: release.into(),
-        })?;
-    let dist = client
-        .distribution_by_name(&names.production_distribution)
-        .await?
-        .ok_or_else(|| Error::NotInitialized {
-            what: "production distribution",
-            name: names.production_distribution.clone(),
-            release: release.into(),
-        })?;
+    let repo = lookup::staging_repository(client, catalog, release, variant).await?;
+    let dist = lookup::production_distribution(client, catalog, release, variant).await?;
     let to_href = repo.pulp_href.version(to);
     if let Err(e) = client.repository_version(&to_href).await {
         if e.is_not_found() {
-            return Err(Error::Usage(format!(
-                "{} has no version {to}",
-                names.repository
-            )));
+            return Err(Error::Usage(format!("{} has no version {to}", repo.name)));
         }
         return Err(e.into());
     }
@@ -275,15 +258,7 @@ pub async fn plan_rollback(
         .iter()
         .filter(|e| e.variant == variant && e.kind != EventKind::Vet && e.outcome == Outcome::Ok)
         .collect();
-    let names = catalog.names(release, variant);
-    let dist = client
-        .distribution_by_name(&names.production_distribution)
-        .await?
-        .ok_or_else(|| Error::NotInitialized {
-            what: "production distribution",
-            name: names.production_distribution.clone(),
-            release: release.into(),
-        })?;
+    let dist = lookup::production_distribution(client, catalog, release, variant).await?;
     let current = served_number(&dist.serves());
     let target = match to {
         Some(n) => {

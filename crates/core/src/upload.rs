@@ -214,14 +214,8 @@ pub async fn upload(
     }
 
     // 2. Compare with the latest staging version.
-    let repo = client
-        .repository_by_name(&names.repository)
-        .await?
-        .ok_or_else(|| Error::NotInitialized {
-            what: "staging repository",
-            name: names.repository.clone(),
-            release: opts.release.clone(),
-        })?;
+    let repo =
+        crate::lookup::staging_repository(client, catalog, &opts.release, &opts.variant).await?;
     let latest = repo.latest_version_href.clone();
     let mut in_repo: HashMap<String, String> = HashMap::new();
     if let Some(v) = &latest {

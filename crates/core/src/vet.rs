@@ -4,7 +4,7 @@
 use futures::TryStreamExt;
 use pulp_client::{PackageQuery, PulpClient, WaitOptions};
 use serde::Serialize;
-use wheelgate_wheel::{Allowlist, TagPolicy, WheelTag};
+use wheelgate_wheel::{Allowlist, TagPolicy};
 
 use crate::catalog::Catalog;
 use crate::diff::FileEntry;
@@ -62,32 +62,29 @@ pub struct VetReport {
 
 fn requires_dist(v: &serde_json::Value) -> Vec<String> {
     match v {
-        serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect(),
         serde_json::Value::String(s) => match serde_json::from_str::<Vec<String>>(s) {
             Ok(list) => list,
-            Err(_) => s.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect(),
+            Err(_) => s
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
         },
         _ => Vec::new(),
     }
-}
-
-fn filename_tags(filename: &str) -> Option<Vec<WheelTag>> {
-    let stem = filename.strip_suffix(".whl")?;
-    let mut parts = stem.rsplitn(4, '-');
-    let plat = parts.next()?;
-    let abi = parts.next()?;
-    let py = parts.next()?;
-    WheelTag::expand(&format!("{py}-{abi}-{plat}"))
 }
 
 /// Vet a staging version.
 pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> Result<VetReport> {
     let variant = catalog.variant(&opts.release, &opts.variant)?.clone();
     let names = catalog.names(&opts.release, &opts.variant);
-    let repo = client
-        .repository_by_name(&names.repository)
-        .await?
-        .ok_or_else(|| Error::NotInitialized { what: "staging repository", name: names.repository.clone(), release: opts.release.clone() })?;
+    let repo =
+        crate::lookup::staging_repository(client, catalog, &opts.release, &opts.variant).await?;
     let version = match opts.version {
         Some(n) => repo.pulp_href.version(n),
         None => repo
@@ -98,14 +95,22 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
     let number = version.number().unwrap_or(0);
     if let Err(e) = client.repository_version(&version).await {
         if e.is_not_found() {
-            return Err(Error::Usage(format!("{} has no version {number}", names.repository)));
+            return Err(Error::Usage(format!(
+                "{} has no version {number}",
+                names.repository
+            )));
         }
         return Err(e.into());
     }
     let packages: Vec<pulp_client::Package> = client
         .packages(&PackageQuery {
             repository_version: Some(version.clone()),
-            fields: vec!["name".into(), "version".into(), "requires_dist".into(), "requires_python".into()],
+            fields: vec![
+                "name".into(),
+                "version".into(),
+                "requires_dist".into(),
+                "requires_python".into(),
+            ],
             limit: Some(1000),
             ..Default::default()
         })
@@ -113,12 +118,15 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
         .try_collect()
         .await?;
 
-    let policy = TagPolicy { python: variant.python.clone(), platforms: variant.platforms.clone() };
+    let policy = TagPolicy {
+        python: variant.python.clone(),
+        platforms: variant.platforms.clone(),
+    };
     let allow = Allowlist::new(catalog.allow.clone());
     let mut findings = Vec::new();
     let mut dists = Vec::new();
     for p in &packages {
-        match filename_tags(&p.filename) {
+        match Some(wheelgate_vet::filename_tags(&p.filename)).filter(|t| !t.is_empty()) {
             None => findings.push(Finding {
                 check: "tags",
                 filename: p.filename.clone(),
@@ -143,7 +151,10 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
             findings.push(Finding {
                 check: "allowlist",
                 filename: p.filename.clone(),
-                message: format!("project {} is not on the allowlist ([packages] allow)", p.name),
+                message: format!(
+                    "project {} is not on the allowlist ([packages] allow)",
+                    p.name
+                ),
             });
         }
         let dist = wheelgate_vet::Dist {
@@ -154,7 +165,11 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
             requires_python: p.requires_python.clone().filter(|s| !s.is_empty()),
         };
         if let Some(m) = wheelgate_vet::check_metadata(&dist) {
-            findings.push(Finding { check: "metadata", filename: p.filename.clone(), message: m });
+            findings.push(Finding {
+                check: "metadata",
+                filename: p.filename.clone(),
+                message: m,
+            });
         }
         dists.push(dist);
     }
@@ -166,7 +181,11 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
     .await
     .map_err(|e| Error::Inconsistent(format!("dependency check crashed: {e}")))?;
     for f in closure.failures {
-        findings.push(Finding { check: "dependencies", filename: f.filename, message: f.message });
+        findings.push(Finding {
+            check: "dependencies",
+            filename: f.filename,
+            message: f.message,
+        });
     }
 
     let entries: Vec<FileEntry> = packages
@@ -222,16 +241,23 @@ mod tests {
 
     #[test]
     fn tags_from_filenames() {
-        let t = filename_tags("torch-2.9.0-13-cp312-cp312-manylinux_2_28_x86_64.whl").unwrap();
+        let t =
+            wheelgate_vet::filename_tags("torch-2.9.0-13-cp312-cp312-manylinux_2_28_x86_64.whl");
         assert_eq!(t.len(), 1);
         assert_eq!(t[0].to_string(), "cp312-cp312-manylinux_2_28_x86_64");
-        assert_eq!(filename_tags("six-1.0-py2.py3-none-any.whl").unwrap().len(), 2);
-        assert!(filename_tags("six-1.0.tar.gz").is_none());
+        assert_eq!(
+            wheelgate_vet::filename_tags("six-1.0-py2.py3-none-any.whl").len(),
+            2
+        );
+        assert!(wheelgate_vet::filename_tags("six-1.0.tar.gz").is_empty());
     }
 
     #[test]
     fn requires_dist_shapes() {
-        assert_eq!(requires_dist(&serde_json::json!(["a>=1", "b"])), vec!["a>=1", "b"]);
+        assert_eq!(
+            requires_dist(&serde_json::json!(["a>=1", "b"])),
+            vec!["a>=1", "b"]
+        );
         assert_eq!(requires_dist(&serde_json::json!("[\"a\"]")), vec!["a"]);
         assert!(requires_dist(&serde_json::Value::Null).is_empty());
     }

@@ -620,6 +620,19 @@ impl PulpClient {
         Ok((Change::Immediate, (method, url, resp.body)))
     }
 
+    /// Send a change (PATCH/DELETE/...) and, when Pulp answers with a task, wait for it.
+    pub async fn apply_change(
+        &self,
+        req: ApiRequest,
+        wait: &crate::tasks::WaitOptions,
+    ) -> Result<Change> {
+        let (change, _) = self.request_change(req).await?;
+        if let Change::Task(t) = &change {
+            self.wait_task(t, wait).await?;
+        }
+        Ok(change)
+    }
+
     /// Fetch one page of a list endpoint.
     pub async fn get_page<T: DeserializeOwned>(&self, url: Url) -> Result<Page<T>> {
         self.get_json(url).await

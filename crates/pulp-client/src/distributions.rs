@@ -187,11 +187,7 @@ impl PulpClient {
         wait: &WaitOptions,
     ) -> Result<Change> {
         let req = self.serve_request(href, serves)?;
-        let (change, _) = self.request_change(req).await?;
-        if let Change::Task(t) = &change {
-            self.wait_task(t, wait).await?;
-        }
-        Ok(change)
+        self.apply_change(req, wait).await
     }
 
     /// PATCH arbitrary fields of a distribution (e.g. `content_guard`, `pulp_labels`). Waits.
@@ -202,11 +198,7 @@ impl PulpClient {
         wait: &WaitOptions,
     ) -> Result<Change> {
         let req = ApiRequest::new(Method::PATCH, self.href_url(href.as_str())?).json(fields)?;
-        let (change, _) = self.request_change(req).await?;
-        if let Change::Task(t) = &change {
-            self.wait_task(t, wait).await?;
-        }
-        Ok(change)
+        self.apply_change(req, wait).await
     }
 
     /// Delete a distribution (a task). Waits.
@@ -216,9 +208,7 @@ impl PulpClient {
         wait: &WaitOptions,
     ) -> Result<()> {
         let req = ApiRequest::new(Method::DELETE, self.href_url(href.as_str())?);
-        if let (Change::Task(t), _) = self.request_change(req).await? {
-            self.wait_task(&t, wait).await?;
-        }
+        self.apply_change(req, wait).await?;
         Ok(())
     }
 }

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::client::{ApiRequest, Change, PulpClient};
+use crate::client::{ApiRequest, PulpClient};
 use crate::error::Result;
 use crate::hrefs::RemoteHref;
 use crate::tasks::WaitOptions;
@@ -61,9 +61,7 @@ impl PulpClient {
     /// Delete a remote (a task). Waits.
     pub async fn delete_remote(&self, href: &RemoteHref, wait: &WaitOptions) -> Result<()> {
         let req = ApiRequest::new(Method::DELETE, self.href_url(href.as_str())?);
-        if let (Change::Task(t), _) = self.request_change(req).await? {
-            self.wait_task(&t, wait).await?;
-        }
+        self.apply_change(req, wait).await?;
         Ok(())
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::client::{ApiRequest, Change, PulpClient};
+use crate::client::{ApiRequest, PulpClient};
 use crate::error::{ClientError, Result};
 use crate::hrefs::{PackageHref, RemoteHref, RepositoryHref, RepositoryVersionHref, TaskHref};
 use crate::tasks::{Task, WaitOptions};
@@ -181,18 +181,14 @@ impl PulpClient {
         wait: &WaitOptions,
     ) -> Result<()> {
         let req = ApiRequest::new(Method::PATCH, self.href_url(href.as_str())?).json(fields)?;
-        if let (Change::Task(t), _) = self.request_change(req).await? {
-            self.wait_task(&t, wait).await?;
-        }
+        self.apply_change(req, wait).await?;
         Ok(())
     }
 
     /// Delete a repository (a task). Waits for it.
     pub async fn delete_repository(&self, href: &RepositoryHref, wait: &WaitOptions) -> Result<()> {
         let req = ApiRequest::new(Method::DELETE, self.href_url(href.as_str())?);
-        if let (Change::Task(t), _) = self.request_change(req).await? {
-            self.wait_task(&t, wait).await?;
-        }
+        self.apply_change(req, wait).await?;
         Ok(())
     }
 
@@ -264,9 +260,7 @@ impl PulpClient {
         wait: &WaitOptions,
     ) -> Result<()> {
         let req = ApiRequest::new(Method::DELETE, self.href_url(href.as_str())?);
-        if let (Change::Task(t), _) = self.request_change(req).await? {
-            self.wait_task(&t, wait).await?;
-        }
+        self.apply_change(req, wait).await?;
         Ok(())
     }
 }
