@@ -16,7 +16,7 @@ Exit codes:
 /// CI uploads a build to a staging repository as one new immutable version; release
 /// engineers vet and promote it to the versioned production index; SREs roll back.
 #[derive(Debug, Parser)]
-#[command(name = "wheelgate", version, after_help = EXIT_CODES, propagate_version = true)]
+#[command(name = "wheelgate", version, after_help = EXIT_CODES)]
 pub struct Cli {
     /// The catalog (default: ./wheelgate.toml).
     #[arg(long, global = true, env = "WHEELGATE_CATALOG", value_name = "PATH")]
@@ -249,4 +249,78 @@ pub struct StatusArgs {
     /// Release, e.g. 3.0.
     #[arg(long)]
     pub release: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn connection_flags_are_top_level_and_output_is_global() {
+        let cli = Cli::try_parse_from([
+            "wheelgate",
+            "--base-url",
+            "http://h",
+            "--cert",
+            "c.pem",
+            "status",
+            "--release",
+            "3.0",
+            "--output",
+            "json",
+        ])
+        .unwrap();
+        assert_eq!(cli.pulp.base_url.as_deref(), Some("http://h"));
+        assert_eq!(cli.output, Output::Json);
+        // Connection flags belong before the command (a subcommand may take its own --cert).
+        assert!(Cli::try_parse_from([
+            "wheelgate",
+            "status",
+            "--release",
+            "3.0",
+            "--base-url",
+            "x"
+        ])
+        .is_err());
+    }
+
+    #[test]
+    fn promote_needs_variants_or_all() {
+        assert!(Cli::try_parse_from(["wheelgate", "promote", "--release", "3.0"]).is_err());
+        assert!(Cli::try_parse_from([
+            "wheelgate",
+            "promote",
+            "--release",
+            "3.0",
+            "--all",
+            "--variant",
+            "a"
+        ])
+        .is_err());
+        let cli = Cli::try_parse_from([
+            "wheelgate",
+            "promote",
+            "--release",
+            "3.0",
+            "--variant",
+            "a",
+            "--variant",
+            "b",
+            "--version",
+            "4",
+        ])
+        .unwrap();
+        let Command::Promote(p) = cli.command else {
+            panic!()
+        };
+        assert_eq!(p.variants, vec!["a", "b"]);
+        assert_eq!(p.version, Some(4));
+    }
 }
