@@ -27,7 +27,7 @@ step "2. build 1: synthetic wheels made by the fixtures generator (some projects
 mkdir -p build1
 "$FIX" wheel --name demo-core --version 1.0.0 --out build1 >/dev/null
 "$FIX" wheel --name demo-core --version 1.1.0 --out build1 >/dev/null
-"$FIX" wheel --name demo-app --version 2.0.0 --requires "demo-core>=1.1" --requires "nvidia-cublas-cu12; platform_machine == 'x86_64'" --out build1 >/dev/null
+"$FIX" wheel --name demo-app --version 2.0.0 --requires "demo-core>=1.1" --requires "nvidia-cublas-cu12; platform_machine == 'aarch64'" --out build1 >/dev/null
 "$FIX" wheel --name demo-native --version 0.3.0 --tag cp312-cp312-manylinux_2_28_x86_64 --size 200000 --out build1 >/dev/null
 ls build1
 for v in cpu-ubi9 cuda12.9-ubi9; do

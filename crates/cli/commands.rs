@@ -95,7 +95,7 @@ pub async fn run(cli: &Cli) -> Result<ExitCode> {
                 release: a.release.clone(),
                 variant: a.variant.clone(),
                 version: a.version,
-                actor: actor(cli),
+                actor: actor(cli, &client),
                 wait: Default::default(),
             };
             let report = vet::vet(&client, &catalog, &opts)
@@ -148,16 +148,22 @@ pub async fn run(cli: &Cli) -> Result<ExitCode> {
 }
 
 /// Who is acting, for the ledger: `WHEELGATE_ACTOR`, else the Pulp user (or login) at this host.
-fn actor(cli: &Cli) -> String {
+fn actor(cli: &Cli, client: &pulp_client::PulpClient) -> String {
     if let Ok(a) = std::env::var("WHEELGATE_ACTOR") {
         if !a.trim().is_empty() {
             return a.trim().to_owned();
         }
     }
+    let pulp_user = match &client.config().auth {
+        pulp_client::Auth::Basic { username, .. } => Some(username.clone()),
+        pulp_client::Auth::OAuth2(o) => Some(o.client_id.clone()),
+        _ => None,
+    };
     let user = cli
         .pulp
         .username
         .clone()
+        .or(pulp_user)
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "unknown".into());
     let host = std::fs::read_to_string("/etc/hostname")
@@ -206,7 +212,7 @@ async fn switch(
         }
     }
     let opts = promote::ApplyOptions {
-        actor: actor(cli),
+        actor: actor(cli, &client),
         reason,
         wait: Default::default(),
         verify_timeout: std::time::Duration::from_secs(15),
