@@ -212,7 +212,7 @@ async fn switch(
         }
     }
     let opts = promote::ApplyOptions {
-        actor: actor(cli, &client),
+        actor: actor(cli, client),
         reason,
         wait: Default::default(),
         verify_timeout: std::time::Duration::from_secs(15),
