@@ -258,11 +258,15 @@ pub async fn upload(
 
     // 3a. Which bytes does Pulp already have? (All lookups before any upload.)
     let jobs = opts.jobs.max(1);
-    let known: Vec<Option<pulp_client::Package>> = futures::stream::iter(todo.iter())
-        .map(|w| client.package_by_sha256(&w.sha256))
-        .buffered(jobs * 2)
-        .try_collect()
-        .await?;
+    let digests: Vec<String> = todo.iter().map(|w| w.sha256.clone()).collect();
+    let mut by_sha: HashMap<String, pulp_client::Package> = HashMap::new();
+    for p in client.packages_by_sha256(&digests).await? {
+        by_sha.insert(p.sha256.clone(), p);
+    }
+    let known: Vec<Option<pulp_client::Package>> = todo
+        .iter()
+        .map(|w| by_sha.get(&w.sha256).cloned())
+        .collect();
     for (w, k) in todo.iter().zip(&known) {
         if let Some(pkg) = k {
             if pkg.filename != w.filename {

@@ -190,6 +190,23 @@ impl PulpClient {
         Ok(page.results.into_iter().next())
     }
 
+    /// The packages with any of these sha256 digests (in this domain), looked up in batches
+    /// (`sha256__in`), so checking a build of hundreds of files costs a few requests.
+    pub async fn packages_by_sha256(&self, digests: &[String]) -> Result<Vec<Package>> {
+        const BATCH: usize = 50;
+        let url = self.api_url(PACKAGES).await?;
+        let mut out = Vec::new();
+        for chunk in digests.chunks(BATCH) {
+            let req = ApiRequest::new(Method::GET, url.clone()).query(&[
+                ("sha256__in", chunk.join(",")),
+                ("limit", "1000".to_owned()),
+            ]);
+            let page: Vec<Package> = self.list_all(req.url).await?;
+            out.extend(page);
+        }
+        Ok(out)
+    }
+
     /// Get a package.
     pub async fn package(&self, href: &PackageHref) -> Result<Package> {
         self.get_json(self.href_url(href.as_str())?).await

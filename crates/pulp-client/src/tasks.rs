@@ -173,7 +173,7 @@ impl Default for WaitOptions {
     fn default() -> Self {
         Self {
             initial_interval: Duration::from_millis(50),
-            max_interval: Duration::from_secs(2),
+            max_interval: Duration::from_secs(1),
             timeout: Duration::from_secs(30 * 60),
         }
     }
@@ -249,7 +249,7 @@ impl PulpClient {
             }
             let sleep = interval.min(opts.timeout.saturating_sub(waited));
             tokio::time::sleep(sleep).await;
-            interval = (interval * 2).min(opts.max_interval);
+            interval = interval.mul_f32(1.5).min(opts.max_interval);
         }
     }
 

@@ -481,6 +481,13 @@ pub async fn sync_upload_is_idempotent_by_sha256(p: &LocalPulp) {
     assert_eq!(again.pulp_href, first.pulp_href);
     let found = c.package_by_sha256(&sha).await.unwrap().unwrap();
     assert_eq!(found.pulp_href, first.pulp_href);
+    // Batched lookup: only the known digest comes back.
+    let batch = c
+        .packages_by_sha256(&[sha.clone(), "0".repeat(64), "1".repeat(64)])
+        .await
+        .unwrap();
+    assert_eq!(batch.len(), 1);
+    assert_eq!(batch[0].pulp_href, first.pulp_href);
     // Not a zip: Pulp answers with an error, surfaced with status and body.
     let bogus = dir.path().join("bogus-1.0-py3-none-any.whl");
     std::fs::write(&bogus, b"not a zip").unwrap();
