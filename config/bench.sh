@@ -129,6 +129,35 @@ if has curl; then
   say "curl x4 + modify: ${T[curl]} s"
 fi
 
+# --- promote / rollback latency vs the raw PATCH + task wait ------------------------------
+declare -A L
+if has wheelgate; then
+  WG=("$BIN" -q --catalog "$WORK/wheelgate.toml")
+  mkdir -p "$WORK/wg-b2"
+  "$FIX" wheel --name "wg-$RUN-extra" --version 1.0 --out "$WORK/wg-b2" >/dev/null
+  "${WG[@]}" --output json upload --release 1.0 --variant cpu "$WORK/wg-b2" >/dev/null
+  "${WG[@]}" vet --release 1.0 --variant cpu --version 1 >/dev/null
+  "${WG[@]}" vet --release 1.0 --variant cpu --version 2 >/dev/null
+  "${WG[@]}" promote --release 1.0 --variant cpu --version 1 --yes >/dev/null
+  t0=$(now); "${WG[@]}" promote --release 1.0 --variant cpu --version 2 --yes >/dev/null; L[promote]=$(elapsed "$t0" "$(now)")
+  t0=$(now); "${WG[@]}" rollback --release 1.0 --variant cpu --yes >/dev/null; L[rollback]=$(elapsed "$t0" "$(now)")
+  # Raw: PATCH repository_version, wait for the task, poll the index until the change shows.
+  dist=$(api "$API/distributions/python/pypi/?name=$RUN-1.0-cpu" | jq -r '.results[0].pulp_href')
+  repo=$(api "$API/repositories/python/python/?name=$RUN-1.0-cpu" | jq -r '.results[0].pulp_href')
+  index="$PULP_BASE_URL/pypi/$RUN/1.0/cpu/simple/wg-$RUN-extra/"
+  raw_switch() { # version, expected HTTP status of the extra project's page
+    local t0 task
+    t0=$(now)
+    task=$(api -X PATCH -d "{\"repository_version\":\"${repo}versions/$1/\",\"repository\":null}" "$PULP_BASE_URL$dist" | jq -r '.task // empty')
+    [ -n "$task" ] && wait_task "$task"
+    until [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Accept: application/vnd.pypi.simple.v1+json' "$index")" = "$2" ]; do sleep 0.05; done
+    elapsed "$t0" "$(now)"
+  }
+  L[raw_promote]=$(raw_switch 2 200)
+  L[raw_rollback]=$(raw_switch 1 404)
+  say "promote ${L[promote]} s (raw ${L[raw_promote]} s), rollback ${L[rollback]} s (raw ${L[raw_rollback]} s)"
+fi
+
 # --- workload 2: one big wheel -------------------------------------------------------------
 declare -A BT BR
 if [ "$BIG" != "0" ]; then
@@ -216,7 +245,18 @@ except Exception: print('-')")
     done
     echo
   fi
-  echo "## Targets (from the upload issue)"
+  if [ -n "${L[promote]:-}" ]; then
+    echo "## Promote and rollback latency (command start → new content served)"
+    echo
+    echo "| operation | wheelgate | raw PATCH + task wait + index poll |"
+    echo "|---|---|---|"
+    echo "| promote | ${L[promote]} s | ${L[raw_promote]} s |"
+    echo "| rollback | ${L[rollback]} s | ${L[raw_rollback]} s |"
+    echo
+    echo "wheelgate's time includes planning (ledger read, diff), verification of every index page through the customer path, and the ledger record."
+    echo
+  fi
+  echo "## Targets (from the upload and promote issues)"
   echo
   echo "| target | measured | verdict |"
   echo "|---|---|---|"
@@ -224,6 +264,8 @@ except Exception: print('-')")
   [ -n "${T[uv]:-}" ] && echo "| ≥ 1.7× faster than uv publish | $(ratio "${T[uv]}" "$wg") | $(pass "float('${T[uv]}')/float('$wg') >= 1.7") |"
   [ -n "${T[curl]:-}" ] && echo "| within 1.25× of raw parallel curl | $(ratio "$wg" "${T[curl]}") | $(pass "float('$wg')/float('${T[curl]}') <= 1.25") |"
   [ -n "${T[noop]:-}" ] && echo "| no-op re-run < 3 s | ${T[noop]} s | $(pass "float('${T[noop]}') < 3") |"
+  [ -n "${L[promote]:-}" ] && echo "| promote ≤ raw + 0.5 s | ${L[promote]} s vs ${L[raw_promote]} s | $(pass "float('${L[promote]}') <= float('${L[raw_promote]}') + 0.5") |"
+  [ -n "${L[rollback]:-}" ] && echo "| rollback ≤ raw + 0.5 s | ${L[rollback]} s vs ${L[raw_rollback]} s | $(pass "float('${L[rollback]}') <= float('${L[raw_rollback]}') + 0.5") |"
   [ -n "${BR[wheelgate]:-}" ] && echo "| big wheel peak RSS < 100 MB | $(mib "${BR[wheelgate]}") | $(pass "int('${BR[wheelgate]}')*1024 < 100e6") |"
   echo
   echo "Reference figures from the issue, same kind of machine, 100 wheels: pulp-cli loop 182 s, uv publish 44 s, curl ×4 + modify 21 s."

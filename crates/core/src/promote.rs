@@ -136,25 +136,33 @@ async fn load_switch(
     variant: &str,
     to: u64,
 ) -> Result<Switch> {
-    let repo = lookup::staging_repository(client, catalog, release, variant).await?;
-    let dist = lookup::production_distribution(client, catalog, release, variant).await?;
+    // Independent lookups run concurrently: promote/rollback latency is what an SRE waits for.
+    let (repo, dist) = futures::try_join!(
+        lookup::staging_repository(client, catalog, release, variant),
+        lookup::production_distribution(client, catalog, release, variant),
+    )?;
     let to_href = repo.pulp_href.version(to);
-    if let Err(e) = client.repository_version(&to_href).await {
-        if e.is_not_found() {
-            return Err(Error::Usage(format!("{} has no version {to}", repo.name)));
-        }
-        return Err(e.into());
-    }
-    let to_files = diff::version_files(client, &to_href).await?;
     let from_serves = dist.serves();
-    let from_files = match &from_serves {
-        Serves::Version(v) => diff::version_files(client, v).await?,
-        Serves::Latest(r) => match client.repository(r).await?.latest_version_href {
-            Some(v) => diff::version_files(client, &v).await?,
-            None => Vec::new(),
-        },
-        Serves::Nothing => Vec::new(),
+    let to_side = async {
+        if let Err(e) = client.repository_version(&to_href).await {
+            if e.is_not_found() {
+                return Err(Error::Usage(format!("{} has no version {to}", repo.name)));
+            }
+            return Err(e.into());
+        }
+        diff::version_files(client, &to_href).await
     };
+    let from_side = async {
+        match &from_serves {
+            Serves::Version(v) => diff::version_files(client, v).await,
+            Serves::Latest(r) => match client.repository(r).await?.latest_version_href {
+                Some(v) => diff::version_files(client, &v).await,
+                None => Ok(Vec::new()),
+            },
+            Serves::Nothing => Ok(Vec::new()),
+        }
+    };
+    let (to_files, from_files) = futures::try_join!(to_side, from_side)?;
     Ok(Switch {
         variant: variant.into(),
         distribution: dist.name.clone(),
@@ -187,8 +195,8 @@ pub async fn plan_promote(
     }
     let ledger = Ledger::open(client, catalog, &opts.release).await?;
     let events = ledger.events().await?;
-    let mut switches = Vec::new();
     let mut refusals = Vec::new();
+    let mut wanted: Vec<(&String, u64, Option<String>)> = Vec::new();
     for v in &variants {
         let vetted: BTreeMap<u64, &Event> = events
             .iter()
@@ -200,20 +208,34 @@ pub async fn plan_promote(
             None => match vetted.keys().next_back() {
                 Some(n) => *n,
                 None => {
-                    refusals.push(format!("{v}: no vetted version; run `wheelgate vet --release {} --variant {v}` first", opts.release));
+                    refusals.push(format!(
+                        "{v}: no vetted version; run `wheelgate vet --release {} --variant {v}` first",
+                        opts.release
+                    ));
                     continue;
                 }
             },
         };
-        let Some(record) = vetted.get(&to) else {
-            refusals.push(format!("{v}: version {to} is not vetted; run `wheelgate vet --release {} --variant {v} --version {to}`", opts.release));
-            continue;
-        };
-        let switch = load_switch(client, catalog, &opts.release, v, to).await?;
-        if record.digest.as_deref() != Some(switch.digest.as_str()) {
+        match vetted.get(&to) {
+            Some(record) => wanted.push((v, to, record.digest.clone())),
+            None => refusals.push(format!(
+                "{v}: version {to} is not vetted; run `wheelgate vet --release {} --variant {v} --version {to}`",
+                opts.release
+            )),
+        }
+    }
+    let loaded = futures::future::try_join_all(
+        wanted
+            .iter()
+            .map(|(v, to, _)| load_switch(client, catalog, &opts.release, v, *to)),
+    )
+    .await?;
+    let mut switches = Vec::new();
+    for ((v, to, vetted_digest), switch) in wanted.iter().zip(loaded) {
+        if vetted_digest.as_deref() != Some(switch.digest.as_str()) {
             refusals.push(format!(
                 "{v}: version {to} no longer has the file set that was vetted (digest {} then, {} now)",
-                record.digest.as_deref().unwrap_or("-"),
+                vetted_digest.as_deref().unwrap_or("-"),
                 switch.digest
             ));
             continue;
@@ -222,7 +244,10 @@ pub async fn plan_promote(
             if switch.from_version != Some(m) {
                 refusals.push(format!(
                     "{v}: production serves {} now, not {m} (--expect-current); someone else changed it — review and retry",
-                    switch.from_version.map(|n| format!("version {n}")).unwrap_or_else(|| "no pinned version".into())
+                    switch
+                        .from_version
+                        .map(|n| format!("version {n}"))
+                        .unwrap_or_else(|| "no pinned version".into())
                 ));
                 continue;
             }
@@ -369,35 +394,33 @@ pub async fn apply(
         done.push(s);
     }
 
-    // Verify through the customer path, and record.
-    let mut verified = BTreeMap::new();
-    let mut failures = Vec::new();
-    let checks = futures::future::join_all(plan.switches.iter().map(|s| async move {
+    // Every switch landed: record it, and verify through the customer path meanwhile.
+    let ok_events: Vec<Event> = plan
+        .switches
+        .iter()
+        .map(|s| event(s, Outcome::Ok, None))
+        .collect();
+    let record =
+        futures::future::try_join_all(ok_events.iter().map(|e| ledger.append(e, &opts.wait)));
+    let verify = futures::future::join_all(plan.switches.iter().map(|s| async move {
         let r = match &s.index_url {
             Some(u) => verify_index(client, u, &s.to_files, opts.verify_timeout).await,
             None => Err("the distribution has no base_url".to_owned()),
         };
         (s, r)
-    }))
-    .await;
-    let mut events = Vec::new();
+    }));
+    let (recorded, checks) = futures::join!(record, verify);
+    recorded?;
+    let mut verified = BTreeMap::new();
+    let mut failures = Vec::new();
     for (s, r) in checks {
-        match r {
-            Ok(()) => {
-                verified.insert(s.variant.clone(), true);
-                events.push(event(s, Outcome::Ok, None));
-            }
-            Err(why) => {
-                verified.insert(s.variant.clone(), false);
-                failures.push(format!("{}: {why}", s.variant));
-                events.push(event(s, Outcome::VerifyFailed, Some(why)));
-            }
+        verified.insert(s.variant.clone(), r.is_ok());
+        if let Err(why) = r {
+            failures.push(format!("{}: {why}", s.variant));
+            ledger
+                .append(&event(s, Outcome::VerifyFailed, Some(why)), &opts.wait)
+                .await?;
         }
-    }
-    let appends =
-        futures::future::join_all(events.iter().map(|e| ledger.append(e, &opts.wait))).await;
-    for a in appends {
-        a?;
     }
     if !failures.is_empty() {
         return Err(Error::Verify(format!(
