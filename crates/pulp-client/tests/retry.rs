@@ -196,3 +196,121 @@ async fn connection_refused_is_retried_then_reported() {
         "{err}"
     );
 }
+
+/// A stub that records request heads and answers a token endpoint and the status endpoint.
+async fn auth_stub() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = heads.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 65536];
+            let mut read = 0;
+            while let Ok(k) = sock.read(&mut buf[read..]).await {
+                if k == 0 {
+                    break;
+                }
+                read += k;
+                if buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+            let head = String::from_utf8_lossy(&buf[..read]).to_string();
+            let body = if head.starts_with("POST /token") {
+                r#"{"access_token":"tok-123","token_type":"Bearer","expires_in":3600}"#
+            } else {
+                STATUS
+            };
+            seen.lock().unwrap().push(head);
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = sock.write_all(resp.as_bytes()).await;
+            let _ = sock.shutdown().await;
+        }
+    });
+    (format!("http://{addr}"), heads)
+}
+
+fn authorization(head: &str) -> Option<String> {
+    head.lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
+        .map(|l| l["authorization:".len()..].trim().to_owned())
+}
+
+#[tokio::test]
+async fn oauth2_token_is_fetched_once_and_sent_as_bearer() {
+    let (url, heads) = auth_stub().await;
+    let settings = ConnectionSettings {
+        base_url: Some(url.clone()),
+        client_id: Some("ci-bot".into()),
+        client_secret: Some(Secret::new("very-secret")),
+        token_url: Some(format!("{url}/token")),
+        ..Default::default()
+    };
+    let mut cfg = settings.into_config().unwrap();
+    cfg.domains_enabled = Some(false);
+    let c = PulpClient::new(cfg).unwrap();
+    c.status().await.unwrap();
+    c.status().await.unwrap();
+    let heads = heads.lock().unwrap().clone();
+    let token_calls: Vec<_> = heads
+        .iter()
+        .filter(|h| h.starts_with("POST /token"))
+        .collect();
+    assert_eq!(token_calls.len(), 1, "token cached: {heads:?}");
+    // Client credentials go to the token endpoint as HTTP basic, never to Pulp.
+    assert!(authorization(token_calls[0]).unwrap().starts_with("Basic "));
+    let api: Vec<_> = heads
+        .iter()
+        .filter(|h| h.starts_with("GET /pulp/api/v3/status/"))
+        .collect();
+    assert_eq!(api.len(), 2);
+    for h in api {
+        assert_eq!(authorization(h).as_deref(), Some("Bearer tok-123"));
+    }
+}
+
+#[tokio::test]
+async fn bearer_and_basic_headers() {
+    let (url, heads) = auth_stub().await;
+    let mut cfg = ConnectionSettings {
+        base_url: Some(url.clone()),
+        token: Some(Secret::new("static-token")),
+        ..Default::default()
+    }
+    .into_config()
+    .unwrap();
+    cfg.domains_enabled = Some(false);
+    PulpClient::new(cfg).unwrap().status().await.unwrap();
+    let mut cfg = ConnectionSettings {
+        base_url: Some(url),
+        username: Some("admin".into()),
+        password: Some(Secret::new("pw")),
+        ..Default::default()
+    }
+    .into_config()
+    .unwrap();
+    cfg.domains_enabled = Some(false);
+    PulpClient::new(cfg).unwrap().status().await.unwrap();
+    let heads = heads.lock().unwrap().clone();
+    assert_eq!(
+        authorization(&heads[0]).as_deref(),
+        Some("Bearer static-token")
+    );
+    // base64("admin:pw")
+    assert_eq!(
+        authorization(&heads[1]).as_deref(),
+        Some("Basic YWRtaW46cHc=")
+    );
+}
+
+#[tokio::test]
+async fn unreadable_client_certificate_is_a_config_error() {
+    let mut cfg = ClientConfig::new(url::Url::parse("https://127.0.0.1:1").unwrap());
+    cfg.client_cert = Some("/nonexistent/cert.pem".into());
+    let err = PulpClient::new(cfg).unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/cert.pem"), "{err}");
+}
