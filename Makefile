@@ -2,6 +2,7 @@
 # and `make test` (all tests). Both set up everything they need on a fresh machine.
 
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 CARGO ?= cargo
 PULP := bash config/local-pulp/pulp.sh
 export PULP_LAYOUT ?= both
@@ -25,8 +26,10 @@ pulp-status:
 
 ## All tests: brings up the local Pulp (both layouts), then lint + the whole suite.
 test: pulp-up lint
-	$(CARGO) test --workspace --all-targets --no-fail-fast
-	$(CARGO) test --workspace --doc
+	@mkdir -p .build
+	$(CARGO) test --workspace --doc 2>&1 | tee .build/test.log
+	$(CARGO) test --workspace --all-targets --no-fail-fast 2>&1 | tee -a .build/test.log
+	@awk '/^test result:/ {p += $$4; f += $$6} END {printf "%d passed, %d failed\n", p, f}' .build/test.log
 
 ## Unit tests only (no Pulp needed).
 test-unit:
