@@ -100,24 +100,7 @@ async fn production_files(sb: &Sandbox, variant: &str) -> BTreeSet<(String, Stri
 }
 
 async fn staging_files(sb: &Sandbox, variant: &str, n: u64) -> BTreeSet<(String, String)> {
-    use futures::TryStreamExt;
-    let repo = sb
-        .client
-        .repository_by_name(&sb.names(variant).0)
-        .await
-        .unwrap()
-        .unwrap();
-    sb.client
-        .packages(&pulp_client::PackageQuery {
-            repository_version: Some(repo.pulp_href.version(n)),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .map_ok(|p| (p.filename, p.sha256))
-        .try_collect()
-        .await
-        .unwrap()
+    sb.version_files(variant, n).await.into_iter().collect()
 }
 
 async fn served_version(sb: &Sandbox, variant: &str) -> Option<u64> {

@@ -3,32 +3,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use futures::TryStreamExt;
-use pulp_client::PackageQuery;
-
 use crate::util::{sha256_file, Sandbox};
 
 const THRESHOLD: &str = "1048576"; // 1 MiB: the big wheel below goes chunked.
 
 /// (filename, sha256) of everything in a version.
 async fn version_files(sb: &Sandbox, variant: &str, number: u64) -> BTreeMap<String, String> {
-    let repo = sb
-        .client
-        .repository_by_name(&sb.names(variant).0)
-        .await
-        .unwrap()
-        .unwrap();
-    sb.client
-        .packages(&PackageQuery {
-            repository_version: Some(repo.pulp_href.version(number)),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .map_ok(|p| (p.filename, p.sha256))
-        .try_collect()
-        .await
-        .unwrap()
+    sb.version_files(variant, number).await
 }
 
 fn build(

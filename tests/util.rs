@@ -208,6 +208,32 @@ allow = {allow}
         (base.clone(), format!("{base}-test"), base)
     }
 
+    /// (filename, sha256) of everything in a version of a variant's staging repository.
+    pub async fn version_files(
+        &self,
+        variant: &str,
+        number: u64,
+    ) -> std::collections::BTreeMap<String, String> {
+        use futures::TryStreamExt;
+        let repo = self
+            .client
+            .repository_by_name(&self.names(variant).0)
+            .await
+            .unwrap()
+            .unwrap();
+        self.client
+            .packages(&pulp_client::PackageQuery {
+                repository_version: Some(repo.pulp_href.version(number)),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .map_ok(|p| (p.filename, p.sha256))
+            .try_collect()
+            .await
+            .unwrap()
+    }
+
     /// The latest version number of a variant's staging repository.
     pub async fn latest_version(&self, variant: &str) -> Option<u64> {
         let repo = self

@@ -34,17 +34,7 @@ async fn stub(script: Script) -> Stub {
                 .cloned()
                 .unwrap_or(script.last().cloned().flatten());
             // Read the request head (and ignore any body).
-            let mut buf = vec![0u8; 65536];
-            let mut read = 0;
-            while let Ok(k) = sock.read(&mut buf[read..]).await {
-                if k == 0 {
-                    break;
-                }
-                read += k;
-                if buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
-                    break;
-                }
-            }
+            read_head(&mut sock).await;
             match answer {
                 None => drop(sock),
                 Some((status, body)) => {
@@ -67,6 +57,22 @@ async fn stub(script: Script) -> Stub {
         url: format!("http://{addr}"),
         hits,
     }
+}
+
+/// Read a request head (up to the blank line); any body is ignored.
+async fn read_head(sock: &mut tokio::net::TcpStream) -> String {
+    let mut buf = vec![0u8; 65536];
+    let mut read = 0;
+    while let Ok(k) = sock.read(&mut buf[read..]).await {
+        if k == 0 {
+            break;
+        }
+        read += k;
+        if buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&buf[..read]).into_owned()
 }
 
 fn client(url: &str) -> PulpClient {
@@ -205,18 +211,7 @@ async fn auth_stub() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
     let seen = heads.clone();
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = listener.accept().await {
-            let mut buf = vec![0u8; 65536];
-            let mut read = 0;
-            while let Ok(k) = sock.read(&mut buf[read..]).await {
-                if k == 0 {
-                    break;
-                }
-                read += k;
-                if buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
-                    break;
-                }
-            }
-            let head = String::from_utf8_lossy(&buf[..read]).to_string();
+            let head = read_head(&mut sock).await;
             let body = if head.starts_with("POST /token") {
                 r#"{"access_token":"tok-123","token_type":"Bearer","expires_in":3600}"#
             } else {
