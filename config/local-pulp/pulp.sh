@@ -29,7 +29,10 @@ BUILD="$ROOT/.build/pulp"
 VENV="$BUILD/venv"
 TEMPLATE="$SCRIPT_DIR/settings.py.in"
 PG_MARKER="$BUILD/postgres.started-by-pulp.sh"
-DB_USER="pulp"
+# The PostgreSQL role and databases are named per build area, so two checkouts on one machine
+# (e.g. a CI clone next to a working tree) never reset each other's passwords or encryption key.
+BUILD_ID="$(printf '%s' "$BUILD" | sha256sum | cut -c1-8)"
+DB_USER="pulp_$BUILD_ID"
 DB_PASSWORD_FILE="$BUILD/db-password"
 UP_TIMEOUT="${PULP_UP_TIMEOUT:-120}"
 STOP_TIMEOUT=30
@@ -58,7 +61,7 @@ layout_vars() {
   L_NAME="$1"
   L_DIR="$BUILD/$1"
   L_SETTINGS="$L_DIR/settings.py"
-  L_DB="pulp_$1"
+  L_DB="pulp_$1_$BUILD_ID"
   case "$1" in
     plain)
       L_API_PORT=24817 L_CONTENT_PORT=24816
@@ -298,7 +301,7 @@ ALTER ROLE $DB_USER WITH LOGIN PASSWORD :'pw';
 "
   local l
   for l in plain hosted; do
-    sql+="SELECT 'CREATE DATABASE pulp_$l OWNER $DB_USER' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'pulp_$l') \\gexec
+    sql+="SELECT 'CREATE DATABASE pulp_${l}_$BUILD_ID OWNER $DB_USER' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'pulp_${l}_$BUILD_ID') \\gexec
 "
   done
   psql_su -v pw="$DB_PASSWORD" <<<"$sql" >&2 || die "could not create PostgreSQL role/databases"

@@ -40,6 +40,19 @@ fn load_catalog(cli: &Cli) -> Result<Catalog> {
 pub async fn run(cli: &Cli) -> Result<ExitCode> {
     let catalog = load_catalog(cli)?;
     let client = connection::connect(&connection_args(cli), Some(&catalog))?;
+    let result = dispatch(cli, &catalog, &client).await;
+    // Close the session so it does not linger in Pulp's session table; never worth failing for.
+    if let Err(e) = client.logout().await {
+        tracing::debug!(error = %e, "could not end the Pulp session");
+    }
+    result
+}
+
+async fn dispatch(
+    cli: &Cli,
+    catalog: &Catalog,
+    client: &pulp_client::PulpClient,
+) -> Result<ExitCode> {
     match &cli.command {
         Command::Init(a) => {
             let opts = init::InitOptions {
@@ -47,14 +60,14 @@ pub async fn run(cli: &Cli) -> Result<ExitCode> {
                 dry_run: a.dry_run,
                 wait: Default::default(),
             };
-            let report = init::init(&client, &catalog, &opts)
+            let report = init::init(client, catalog, &opts)
                 .await
                 .with_context(|| format!("init of release {} failed", a.release))?;
             render::init(cli.output, &report)?;
         }
         Command::Upload(a) => {
             let mut opts =
-                upload::UploadOptions::new(&catalog, &a.release, &a.variant, a.paths.clone());
+                upload::UploadOptions::new(catalog, &a.release, &a.variant, a.paths.clone());
             opts.build_id = a.build_id.clone();
             if let Some(j) = a.jobs {
                 opts.jobs = j;
@@ -71,23 +84,22 @@ pub async fn run(cli: &Cli) -> Result<ExitCode> {
             } else {
                 Arc::new(upload::Silent)
             };
-            let report = upload::upload(&client, &catalog, &opts, reporter.clone())
+            let report = upload::upload(client, catalog, &opts, reporter.clone())
                 .await
                 .with_context(|| format!("upload to {} {} failed", a.release, a.variant))?;
             drop(reporter);
             render::upload(cli.output, &report)?;
         }
         Command::Status(a) => {
-            let report = status::status(&client, &catalog, &a.release)
+            let report = status::status(client, catalog, &a.release)
                 .await
                 .with_context(|| format!("status of release {} failed", a.release))?;
             render::status(cli.output, &report)?;
         }
         Command::Diff(a) => {
-            let report =
-                diff::diff_versions(&client, &catalog, &a.release, &a.variant, a.from, a.to)
-                    .await
-                    .with_context(|| format!("diff of {} {} failed", a.release, a.variant))?;
+            let report = diff::diff_versions(client, catalog, &a.release, &a.variant, a.from, a.to)
+                .await
+                .with_context(|| format!("diff of {} {} failed", a.release, a.variant))?;
             render::diff(cli.output, &report)?;
         }
         Command::Vet(a) => {
@@ -95,10 +107,10 @@ pub async fn run(cli: &Cli) -> Result<ExitCode> {
                 release: a.release.clone(),
                 variant: a.variant.clone(),
                 version: a.version,
-                actor: actor(cli, &client),
+                actor: actor(cli, client),
                 wait: Default::default(),
             };
-            let report = vet::vet(&client, &catalog, &opts)
+            let report = vet::vet(client, catalog, &opts)
                 .await
                 .with_context(|| format!("vet of {} {} failed", a.release, a.variant))?;
             render::vet(cli.output, &report)?;
@@ -117,13 +129,13 @@ pub async fn run(cli: &Cli) -> Result<ExitCode> {
                 version: a.version,
                 expect_current: a.expect_current,
             };
-            let plan = promote::plan_promote(&client, &catalog, &opts)
+            let plan = promote::plan_promote(client, catalog, &opts)
                 .await
                 .with_context(|| format!("promote of release {} failed", a.release))?;
             return switch(
                 cli,
-                &client,
-                &catalog,
+                client,
+                catalog,
                 plan,
                 a.dry_run,
                 a.yes,
@@ -132,13 +144,13 @@ pub async fn run(cli: &Cli) -> Result<ExitCode> {
             .await;
         }
         Command::Rollback(a) => {
-            let plan = promote::plan_rollback(&client, &catalog, &a.release, &a.variant, a.to)
+            let plan = promote::plan_rollback(client, catalog, &a.release, &a.variant, a.to)
                 .await
                 .with_context(|| format!("rollback of {} {} failed", a.release, a.variant))?;
-            return switch(cli, &client, &catalog, plan, false, a.yes, a.reason.clone()).await;
+            return switch(cli, client, catalog, plan, false, a.yes, a.reason.clone()).await;
         }
         Command::History(a) => {
-            let events = promote::history(&client, &catalog, &a.release, a.variant.as_deref())
+            let events = promote::history(client, catalog, &a.release, a.variant.as_deref())
                 .await
                 .with_context(|| format!("history of release {} failed", a.release))?;
             render::history(cli.output, &a.release, &events)?;

@@ -8,7 +8,7 @@ use backoff::backoff::Backoff;
 use backoff::ExponentialBackoff;
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderValue, COOKIE, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,7 @@ use url::Url;
 use crate::config::{Auth, ClientConfig, OAuth2};
 use crate::error::{ApiErrorBody, ClientError, ConfigError, Result};
 use crate::hrefs::TaskHref;
+use crate::session::{Session, SessionState};
 
 /// Whether a request may be sent again after a failure where it might have reached Pulp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,6 +219,7 @@ struct Inner {
     config: ClientConfig,
     api_base: OnceCell<Url>,
     token: Mutex<Option<CachedToken>>,
+    session: SessionState,
 }
 
 /// A client for one Pulp server (and domain). Cheap to clone.
@@ -304,6 +306,7 @@ impl PulpClient {
                 config,
                 api_base,
                 token: Mutex::new(None),
+                session: SessionState::default(),
             }),
         })
     }
@@ -330,13 +333,21 @@ impl PulpClient {
                 let enabled = match &self.inner.config.domain {
                     None => false,
                     Some(_) => {
-                        let status: Value = self
-                            .get_json(
-                                self.root_api_url()?
-                                    .join("status/")
-                                    .map_err(|_| ClientError::Url("status/".into()))?,
-                            )
+                        // Sent without the session: logging in needs the API base first.
+                        let url = self
+                            .root_api_url()?
+                            .join("status/")
+                            .map_err(|_| ClientError::Url("status/".into()))?;
+                        let get = Method::GET;
+                        let resp = self
+                            .with_retry(Idempotency::Idempotent, &get, || async {
+                                let builder = self
+                                    .authorize_direct(self.inner.http.get(url.clone()))
+                                    .await?;
+                                self.execute(builder, &get, &url).await
+                            })
                             .await?;
+                        let status: Value = Self::decode(&Method::GET, &url, &resp.body)?;
                         status
                             .get("domain_enabled")
                             .and_then(Value::as_bool)
@@ -415,11 +426,22 @@ impl PulpClient {
         };
         policy.reset();
         let mut attempts = 0u32;
+        let mut reauthenticated = false;
         loop {
             attempts += 1;
             match attempt().await {
                 Ok(v) => return Ok(v),
-                Err(AttemptError { error, retry_after }) => {
+                Err(AttemptError {
+                    error,
+                    retry_after,
+                    reauth,
+                }) => {
+                    if reauth && !reauthenticated {
+                        // Refused before doing anything: safe to send again with the password.
+                        reauthenticated = true;
+                        tracing::debug!(%method, "session refused; sending again with basic auth");
+                        continue;
+                    }
                     let decision = match &error {
                         ClientError::Http { status, .. } => classify_status(*status, idempotency),
                         ClientError::Transport { source, .. } => {
@@ -446,7 +468,10 @@ impl PulpClient {
 
     async fn send_once(&self, req: &ApiRequest) -> std::result::Result<ApiResponse, AttemptError> {
         let mut builder = self.inner.http.request(req.method.clone(), req.url.clone());
-        builder = self.authorize(builder).await.map_err(AttemptError::fatal)?;
+        builder = self
+            .authorize(builder, &req.method)
+            .await
+            .map_err(AttemptError::fatal)?;
         if let RequestBody::Json(v) = &req.body {
             builder = builder.json(v);
         }
@@ -465,8 +490,15 @@ impl PulpClient {
             url: url.to_string(),
             source,
         };
-        let resp = builder
-            .send()
+        let request = builder
+            .build()
+            .map_err(|e| AttemptError::from(transport(e)))?;
+        // Only the session adds a Cookie header (there is no cookie store).
+        let via_session = request.headers().contains_key(COOKIE);
+        let resp = self
+            .inner
+            .http
+            .execute(request)
             .await
             .map_err(|e| AttemptError::from(transport(e)))?;
         let status = resp.status();
@@ -487,8 +519,15 @@ impl PulpClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
+        let refused = status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN;
+        let reauth = refused && via_session;
+        if reauth {
+            self.inner
+                .session
+                .refused(method, &String::from_utf8_lossy(&body));
+        }
         let body = ApiErrorBody::from_bytes(&body);
-        let error = if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        let error = if refused {
             ClientError::Auth {
                 method: method.clone(),
                 url: url.to_string(),
@@ -503,11 +542,132 @@ impl PulpClient {
                 body,
             }
         };
-        Err(AttemptError { error, retry_after })
+        Err(AttemptError {
+            error,
+            retry_after,
+            reauth,
+        })
     }
 
-    /// Add the configured credentials to a request.
+    /// Add the configured credentials to a request with this method: the session cookie when
+    /// there is one (logging in on first use), else the credentials themselves.
     pub async fn authorize(
+        &self,
+        builder: reqwest::RequestBuilder,
+        method: &Method,
+    ) -> Result<reqwest::RequestBuilder> {
+        if let Some(session) = self.session_for(method).await {
+            let origin = self.inner.config.base_url.origin().ascii_serialization();
+            if let Some(headers) = session.headers(method, &origin) {
+                return Ok(builder.headers(headers));
+            }
+        }
+        self.authorize_direct(builder).await
+    }
+
+    /// The session to authenticate a request with, if sessions apply and the login worked.
+    async fn session_for(&self, method: &Method) -> Option<&Session> {
+        let c = &self.inner.config;
+        let wanted = c.session_login && matches!(c.auth, Auth::Basic { .. });
+        if !(wanted && self.inner.session.usable_for(method)) {
+            return None;
+        }
+        self.inner
+            .session
+            .login
+            .get_or_init(|| self.login())
+            .await
+            .as_ref()
+    }
+
+    /// `POST login/` with the password; `None` (and basic auth from then on) if that fails.
+    async fn login(&self) -> Option<Session> {
+        let url = match self.api_url("login/").await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::debug!(error = %e, "no session login: API base unknown");
+                return None;
+            }
+        };
+        let span =
+            tracing::debug_span!("pulp", method = "POST", url = %url, purpose = "session login");
+        async {
+            let start = Instant::now();
+            let builder = self
+                .authorize_direct(self.inner.http.post(url.clone()))
+                .await
+                .ok()?;
+            let elapsed = |start: Instant| start.elapsed().as_millis() as u64;
+            match builder.send().await {
+                Ok(resp) if resp.status().is_success() => {
+                    let session = Session::from_login_headers(resp.headers());
+                    tracing::debug!(
+                        status = resp.status().as_u16(),
+                        elapsed_ms = elapsed(start),
+                        session = session.is_some(),
+                        "done"
+                    );
+                    session
+                }
+                Ok(resp) => {
+                    tracing::debug!(
+                        status = resp.status().as_u16(),
+                        elapsed_ms = elapsed(start),
+                        "no session; using basic auth on every request"
+                    );
+                    None
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "no session; using basic auth on every request");
+                    None
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Whether requests are currently authenticated by a session (after a successful login).
+    pub fn has_session(&self) -> bool {
+        matches!(self.inner.session.login.get(), Some(Some(_)))
+            && !self
+                .inner
+                .session
+                .rejected
+                .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// End the session, if one was opened (`DELETE login/`), so it does not linger in Pulp's
+    /// session table. Later requests use basic auth again. Does nothing without a session.
+    pub async fn logout(&self) -> Result<()> {
+        let Some(Some(session)) = self.inner.session.login.get() else {
+            return Ok(());
+        };
+        if self
+            .inner
+            .session
+            .rejected
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            return Ok(());
+        }
+        let method = Method::DELETE;
+        let url = self.api_url("login/").await?;
+        let origin = self.inner.config.base_url.origin().ascii_serialization();
+        let Some(headers) = session.headers(&method, &origin) else {
+            return Ok(());
+        };
+        let span = tracing::debug_span!("pulp", %method, %url, purpose = "session logout");
+        let builder = self.inner.http.delete(url.clone()).headers(headers);
+        self.execute(builder, &method, &url)
+            .instrument(span)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.error)
+    }
+
+    /// Add the configured credentials themselves (password, token) to a request.
+    pub async fn authorize_direct(
         &self,
         builder: reqwest::RequestBuilder,
     ) -> Result<reqwest::RequestBuilder> {
@@ -715,6 +875,8 @@ pub struct AttemptError {
     pub error: ClientError,
     /// The server's `Retry-After`, if any.
     pub retry_after: Option<Duration>,
+    /// The server refused the session: send again at once with the credentials themselves.
+    pub reauth: bool,
 }
 
 impl AttemptError {
@@ -723,6 +885,7 @@ impl AttemptError {
         Self {
             error,
             retry_after: None,
+            reauth: false,
         }
     }
 }

@@ -272,7 +272,7 @@ impl PulpClient {
                 .map_err(|e| ClientError::Url(e.to_string()))?;
             let form = reqwest::multipart::Form::new().part("file", part);
             let builder = self
-                .authorize(self.http().post(url.clone()).multipart(form))
+                .authorize(self.http().post(url.clone()).multipart(form), &method)
                 .await?;
             let resp = self.execute(builder, &method, &url).await?;
             Ok(Self::decode::<Package>(&method, &url, &resp.body)?)

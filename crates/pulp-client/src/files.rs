@@ -104,7 +104,7 @@ impl PulpClient {
                     .text("relative_path", relative_path.to_owned())
                     .text("repository", repository.to_string());
                 let builder = self
-                    .authorize(self.http().post(url.clone()).multipart(form))
+                    .authorize(self.http().post(url.clone()).multipart(form), &method)
                     .await?;
                 self.execute(builder, &method, &url).await
             })

@@ -29,6 +29,7 @@ pub mod hrefs;
 mod labels;
 mod remotes;
 mod repositories;
+mod session;
 pub mod simple;
 mod status;
 pub mod tasks;

@@ -147,7 +147,7 @@ impl PulpClient {
                         format!("bytes {start}-{end}/{total}"),
                     )
                     .multipart(form);
-                let builder = self.authorize(builder).await?;
+                let builder = self.authorize(builder, &method).await?;
                 self.execute(builder, &method, &url).await.map(|_| ())
             }
         })

@@ -7,8 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pulp_client::{ClientConfig, ClientError, ConnectionSettings, PulpClient, RetryConfig, Secret};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
+
+mod stub;
+use stub::read_head;
 
 /// One scripted answer: status and body; `None` drops the connection without answering.
 type Script = Vec<Option<(u16, &'static str)>>;
@@ -57,22 +60,6 @@ async fn stub(script: Script) -> Stub {
         url: format!("http://{addr}"),
         hits,
     }
-}
-
-/// Read a request head (up to the blank line); any body is ignored.
-async fn read_head(sock: &mut tokio::net::TcpStream) -> String {
-    let mut buf = vec![0u8; 65536];
-    let mut read = 0;
-    while let Ok(k) = sock.read(&mut buf[read..]).await {
-        if k == 0 {
-            break;
-        }
-        read += k;
-        if buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
-            break;
-        }
-    }
-    String::from_utf8_lossy(&buf[..read]).into_owned()
 }
 
 fn client(url: &str) -> PulpClient {
@@ -155,7 +142,8 @@ async fn unauthorized_is_not_retried_and_reads_clearly() {
     assert!(msg.contains("authentication failed"), "{msg}");
     assert!(msg.contains("Invalid username/password."), "{msg}");
     assert!(!msg.contains("wrong-password-123"), "{msg}");
-    assert_eq!(s.hits.load(Ordering::SeqCst), 1);
+    // The session login and the request itself: each refused once, neither retried.
+    assert_eq!(s.hits.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
@@ -205,34 +193,21 @@ async fn connection_refused_is_retried_then_reported() {
 
 /// A stub that records request heads and answers a token endpoint and the status endpoint.
 async fn auth_stub() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = heads.clone();
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let head = read_head(&mut sock).await;
-            let body = if head.starts_with("POST /token") {
+    stub::serve(|head| {
+        stub::Answer::json(
+            200,
+            if head.starts_with("POST /token") {
                 r#"{"access_token":"tok-123","token_type":"Bearer","expires_in":3600}"#
             } else {
                 STATUS
-            };
-            seen.lock().unwrap().push(head);
-            let resp = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = sock.write_all(resp.as_bytes()).await;
-            let _ = sock.shutdown().await;
-        }
-    });
-    (format!("http://{addr}"), heads)
+            },
+        )
+    })
+    .await
 }
 
 fn authorization(head: &str) -> Option<String> {
-    head.lines()
-        .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
-        .map(|l| l["authorization:".len()..].trim().to_owned())
+    stub::header(head, "authorization")
 }
 
 #[tokio::test]
