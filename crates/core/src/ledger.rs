@@ -162,13 +162,34 @@ impl Ledger {
         Ok(())
     }
 
+    /// Open the ledger and read every event in two requests (the repository as found by name
+    /// is fresh enough: it was read a moment ago). For planning, where latency counts.
+    pub async fn open_with_events(
+        client: &PulpClient,
+        catalog: &Catalog,
+        release: &str,
+    ) -> Result<(Self, Vec<Event>)> {
+        let ledger = Self::open(client, catalog, release).await?;
+        let events = ledger
+            .events_at(ledger.repo.latest_version_href.as_ref())
+            .await?;
+        Ok((ledger, events))
+    }
+
     /// Every event, oldest first, read from the latest ledger version.
     pub async fn events(&self) -> Result<Vec<Event>> {
         let repo = self.client.file_repository(&self.repo.pulp_href).await?;
-        let Some(latest) = repo.latest_version_href else {
+        self.events_at(repo.latest_version_href.as_ref()).await
+    }
+
+    async fn events_at(
+        &self,
+        version: Option<&pulp_client::RepositoryVersionHref>,
+    ) -> Result<Vec<Event>> {
+        let Some(latest) = version else {
             return Ok(Vec::new());
         };
-        let files = self.client.list_files(&latest).await?;
+        let files = self.client.list_files(latest).await?;
         let mut events: Vec<(String, Event)> = files
             .into_iter()
             .filter_map(|f| decode_path(&f.relative_path).map(|e| (f.relative_path, e)))

@@ -144,13 +144,18 @@ async fn load_switch(
     let to_href = repo.pulp_href.version(to);
     let from_serves = dist.serves();
     let to_side = async {
-        if let Err(e) = client.repository_version(&to_href).await {
-            if e.is_not_found() {
-                return Err(Error::Usage(format!("{} has no version {to}", repo.name)));
+        // Both at once; a missing version is reported as such, not as a failed listing.
+        let (version, files) = futures::join!(
+            client.repository_version(&to_href),
+            diff::version_files(client, &to_href)
+        );
+        match version {
+            Err(e) if e.is_not_found() => {
+                Err(Error::Usage(format!("{} has no version {to}", repo.name)))
             }
-            return Err(e.into());
+            Err(e) => Err(e.into()),
+            Ok(_) => files,
         }
-        diff::version_files(client, &to_href).await
     };
     let from_side = async {
         match &from_serves {
@@ -193,8 +198,7 @@ pub async fn plan_promote(
     for v in &variants {
         catalog.variant(&opts.release, v)?;
     }
-    let ledger = Ledger::open(client, catalog, &opts.release).await?;
-    let events = ledger.events().await?;
+    let (_, events) = Ledger::open_with_events(client, catalog, &opts.release).await?;
     let mut refusals = Vec::new();
     let mut wanted: Vec<(&String, u64, Option<String>)> = Vec::new();
     for v in &variants {
@@ -277,13 +281,14 @@ pub async fn plan_rollback(
     to: Option<u64>,
 ) -> Result<SwitchPlan> {
     catalog.variant(release, variant)?;
-    let ledger = Ledger::open(client, catalog, release).await?;
-    let events = ledger.events().await?;
+    let ((_, events), dist) = futures::try_join!(
+        Ledger::open_with_events(client, catalog, release),
+        lookup::production_distribution(client, catalog, release, variant),
+    )?;
     let switches: Vec<&Event> = events
         .iter()
         .filter(|e| e.variant == variant && e.kind != EventKind::Vet && e.outcome == Outcome::Ok)
         .collect();
-    let dist = lookup::production_distribution(client, catalog, release, variant).await?;
     let current = served_number(&dist.serves());
     let target = match to {
         Some(n) => {
@@ -327,7 +332,6 @@ pub async fn apply(
     plan: &SwitchPlan,
     opts: &ApplyOptions,
 ) -> Result<SwitchReport> {
-    let ledger = Ledger::open(client, catalog, &plan.release).await?;
     let event = |s: &Switch, outcome: Outcome, detail: Option<String>| Event {
         kind: plan.kind,
         time: crate::time::rfc3339_now(),
@@ -368,9 +372,16 @@ pub async fn apply(
                     Some(format!("{} failed", s.variant)),
                 ));
             }
-            for e in &events {
-                if let Err(le) = ledger.append(e, &opts.wait).await {
-                    tracing::warn!(error = %le, "could not record the failed switch in the ledger");
+            match Ledger::open(client, catalog, &plan.release).await {
+                Ok(ledger) => {
+                    for e in &events {
+                        if let Err(le) = ledger.append(e, &opts.wait).await {
+                            tracing::warn!(error = %le, "could not record the failed switch in the ledger");
+                        }
+                    }
+                }
+                Err(le) => {
+                    tracing::warn!(error = %le, "could not open the ledger to record the failed switch")
                 }
             }
             let mut msg = format!(
@@ -395,6 +406,8 @@ pub async fn apply(
     }
 
     // Every switch landed: record it, and verify through the customer path meanwhile.
+    // (The ledger is opened only now: nothing before the switch waits for it.)
+    let ledger = Ledger::open(client, catalog, &plan.release).await?;
     let ok_events: Vec<Event> = plan
         .switches
         .iter()
