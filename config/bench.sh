@@ -6,6 +6,7 @@
 #   BENCH_BIG_BYTES    size of the big wheel (default 1 GiB; 0 skips that workload)
 #   BENCH_TOOLS        subset of: wheelgate pulpcli uv curl (default all)
 #   BENCH_PULP_AREA    where the local Pulp's cli.toml/env are (default .build/pulp)
+#   BENCH_FLIPS        promote/rollback rounds for the latency medians (default 5)
 #
 # Every tool gets its own, never-seen wheels (Pulp deduplicates by sha256: re-sending known
 # bytes would be a shortcut).
@@ -15,6 +16,7 @@ cd "$ROOT"
 SMALL="${BENCH_SMALL_COUNT:-300}"
 BIG="${BENCH_BIG_BYTES:-1073741824}"
 TOOLS="${BENCH_TOOLS:-wheelgate pulpcli uv curl}"
+FLIPS="${BENCH_FLIPS:-5}"
 RUN="b$(date +%s)"
 WORK="$ROOT/.build/bench/$RUN"
 VENV="$ROOT/.build/bench/venv"
@@ -158,8 +160,9 @@ if has wheelgate; then
     seen=$(cat "$WORK/seen")
     echo "$(elapsed "$t0" "$seen") $(elapsed "$t0" "$done_at")"
   }
-  read -r L[promote] L[promote_cmd] < <(timed_switch 200 "${WG[@]}" promote --release 1.0 --variant cpu --version 2 --yes)
-  read -r L[rollback] L[rollback_cmd] < <(timed_switch 404 "${WG[@]}" rollback --release 1.0 --variant cpu --yes)
+  median() { python3 -c "import statistics, sys; print(f'{statistics.median(map(float, sys.argv[1:])):.2f}')" "$@"; }
+  spread() { python3 -c "import sys; v = sorted(map(float, sys.argv[1:])); print(f'{v[0]:.2f}–{v[-1]:.2f}')" "$@"; }
+  declare -a p_lat p_cmd r_lat r_cmd rp_lat rr_lat
   # Raw: PATCH repository_version, wait for the task, poll the index until the change shows.
   raw_switch() { # version, expected HTTP status of the extra project's page
     local t0 task
@@ -169,8 +172,22 @@ if has wheelgate; then
     until [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Accept: application/vnd.pypi.simple.v1+json' "$index")" = "$2" ]; do sleep 0.05; done
     elapsed "$t0" "$(now)"
   }
-  L[raw_promote]=$(raw_switch 2 200)
-  L[raw_rollback]=$(raw_switch 1 404)
+  # Alternate wheelgate and raw flips, so drift on this shared machine hits both alike.
+  for ((i = 0; i < FLIPS; i++)); do
+    read -r a b < <(timed_switch 200 "${WG[@]}" promote --release 1.0 --variant cpu --version 2 --yes)
+    p_lat+=("$a"); p_cmd+=("$b")
+    read -r a b < <(timed_switch 404 "${WG[@]}" rollback --release 1.0 --variant cpu --yes)
+    r_lat+=("$a"); r_cmd+=("$b")
+    rp_lat+=("$(raw_switch 2 200)")
+    rr_lat+=("$(raw_switch 1 404)")
+  done
+  # Each round ends with the raw flip back to version 1, where the ledger's last rollback
+  # left production, so the next wheelgate rollback still finds its way.
+  L[promote]=$(median "${p_lat[@]}"); L[promote_cmd]=$(median "${p_cmd[@]}")
+  L[rollback]=$(median "${r_lat[@]}"); L[rollback_cmd]=$(median "${r_cmd[@]}")
+  L[raw_promote]=$(median "${rp_lat[@]}"); L[raw_rollback]=$(median "${rr_lat[@]}")
+  L[promote_range]=$(spread "${p_lat[@]}"); L[rollback_range]=$(spread "${r_lat[@]}")
+  L[raw_promote_range]=$(spread "${rp_lat[@]}"); L[raw_rollback_range]=$(spread "${rr_lat[@]}")
   say "promote ${L[promote]} s (raw ${L[raw_promote]} s), rollback ${L[rollback]} s (raw ${L[raw_rollback]} s)"
 fi
 
@@ -264,12 +281,15 @@ except Exception: print('-')")
   if [ -n "${L[promote]:-}" ]; then
     echo "## Promote and rollback latency (command start → new content served)"
     echo
+    echo "Medians of $FLIPS rounds (range in brackets); wheelgate and raw flips alternate."
+    echo
     echo "| operation | wheelgate: new content served | wheelgate: command done | raw PATCH + task wait + index poll |"
     echo "|---|---|---|---|"
-    echo "| promote | ${L[promote]} s | ${L[promote_cmd]} s | ${L[raw_promote]} s |"
-    echo "| rollback | ${L[rollback]} s | ${L[rollback_cmd]} s | ${L[raw_rollback]} s |"
+    echo "| promote | ${L[promote]} s (${L[promote_range]}) | ${L[promote_cmd]} s | ${L[raw_promote]} s (${L[raw_promote_range]}) |"
+    echo "| rollback | ${L[rollback]} s (${L[rollback_range]}) | ${L[rollback_cmd]} s | ${L[raw_rollback]} s (${L[raw_rollback_range]}) |"
     echo
-    echo "\"New content served\": a poller watching the production index sees the switch (planning — ledger read, vet check, diff — plus the PATCH and its task)."
+    echo "\"New content served\": a poller watching the production index sees the switch (planning — session login, ledger read, vet check, diff — plus the PATCH and its task)."
+    echo "The raw flip uses HTTP basic auth, as a script around curl or pulp-cli would; wheelgate logs in once and uses a session (see docs/design.md)."
     echo "\"Command done\": after that, wheelgate reads the root and every project page of the index ($((SMALL + 1)) projects here) to verify the exact file set and sha256, and writes the ledger record."
     echo
   fi

@@ -174,7 +174,16 @@ async fn vet_promote_rollback_history(layout: &'static str) {
         ])
         .output()
         .unwrap();
-    Run::from(r).success();
+    let r = Run::from(r);
+    r.success();
+    // By default the changed pages (all of them here: everything is new) and a sample.
+    assert!(
+        r.stdout.contains("verified at http://127.0.0.1:")
+            && r.stdout
+                .contains("project pages: the changed ones and a sample"),
+        "{}",
+        r.stdout
+    );
     assert_eq!(served_version(&sb, v).await, Some(1));
     assert_eq!(
         production_files(&sb, v).await,
@@ -271,10 +280,21 @@ async fn vet_promote_rollback_history(layout: &'static str) {
             "--yes",
             "--reason",
             "pager at 3am",
+            "--verify",
+            "full",
         ])
         .output()
         .unwrap();
-    Run::from(r).success();
+    let r = Run::from(r);
+    r.success();
+    // Wheel file names carry the project before the first '-' (PEP 427 escapes it).
+    let v1_files = staging_files(&sb, v, 1).await;
+    let projects: BTreeSet<&str> = v1_files
+        .iter()
+        .filter_map(|(f, _)| f.split('-').next())
+        .collect();
+    let want = format!("(root and all {} project pages)", projects.len());
+    assert!(r.stdout.contains(&want), "{want} in {}", r.stdout);
     assert_eq!(served_version(&sb, v).await, Some(1));
     assert_eq!(
         production_files(&sb, v).await,

@@ -41,6 +41,24 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// How much of the production index `promote`/`rollback` read back after the switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Verify {
+    /// The root page, every project page the switch changes, and a sample of 8 others.
+    Changed,
+    /// The root page and every project page (seconds for hundreds of projects).
+    Full,
+}
+
+impl From<Verify> for wheelgate_core::promote::VerifyScope {
+    fn from(v: Verify) -> Self {
+        match v {
+            Verify::Changed => Self::Changed,
+            Verify::Full => Self::Full,
+        }
+    }
+}
+
 /// Text or JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
@@ -173,6 +191,9 @@ pub struct PromoteArgs {
     /// Why, for the ledger.
     #[arg(long)]
     pub reason: Option<String>,
+    /// How much of the production index to read back through the customer path afterwards.
+    #[arg(long, value_enum, default_value = "changed")]
+    pub verify: Verify,
 }
 
 /// `rollback`.
@@ -193,6 +214,9 @@ pub struct RollbackArgs {
     /// Why, for the ledger.
     #[arg(long)]
     pub reason: Option<String>,
+    /// How much of the production index to read back through the customer path afterwards.
+    #[arg(long, value_enum, default_value = "changed")]
+    pub verify: Verify,
 }
 
 /// `history`.

@@ -132,22 +132,25 @@ async fn dispatch(
             let plan = promote::plan_promote(client, catalog, &opts)
                 .await
                 .with_context(|| format!("promote of release {} failed", a.release))?;
-            return switch(
-                cli,
-                client,
-                catalog,
-                plan,
-                a.dry_run,
-                a.yes,
-                a.reason.clone(),
-            )
-            .await;
+            let flags = SwitchFlags {
+                dry_run: a.dry_run,
+                yes: a.yes,
+                reason: a.reason.clone(),
+                verify: a.verify.into(),
+            };
+            return switch(cli, client, catalog, plan, flags).await;
         }
         Command::Rollback(a) => {
             let plan = promote::plan_rollback(client, catalog, &a.release, &a.variant, a.to)
                 .await
                 .with_context(|| format!("rollback of {} {} failed", a.release, a.variant))?;
-            return switch(cli, client, catalog, plan, false, a.yes, a.reason.clone()).await;
+            let flags = SwitchFlags {
+                dry_run: false,
+                yes: a.yes,
+                reason: a.reason.clone(),
+                verify: a.verify.into(),
+            };
+            return switch(cli, client, catalog, plan, flags).await;
         }
         Command::History(a) => {
             let events = promote::history(client, catalog, &a.release, a.variant.as_deref())
@@ -187,15 +190,27 @@ fn actor(cli: &Cli, client: &pulp_client::PulpClient) -> String {
     format!("{user}@{host}")
 }
 
+/// The flags `promote` and `rollback` share.
+struct SwitchFlags {
+    dry_run: bool,
+    yes: bool,
+    reason: Option<String>,
+    verify: promote::VerifyScope,
+}
+
 async fn switch(
     cli: &Cli,
     client: &pulp_client::PulpClient,
     catalog: &Catalog,
     plan: promote::SwitchPlan,
-    dry_run: bool,
-    yes: bool,
-    reason: Option<String>,
+    flags: SwitchFlags,
 ) -> Result<ExitCode> {
+    let SwitchFlags {
+        dry_run,
+        yes,
+        reason,
+        verify,
+    } = flags;
     let what = plan.kind.to_string();
     render::plan(cli.output, &plan, dry_run)?;
     if dry_run {
@@ -228,6 +243,7 @@ async fn switch(
         reason,
         wait: Default::default(),
         verify_timeout: std::time::Duration::from_secs(15),
+        verify,
     };
     let report = promote::apply(client, catalog, &plan, &opts)
         .await

@@ -448,9 +448,18 @@ pub fn switched(output: Output, r: &wheelgate_core::promote::SwitchReport) -> Re
     }
     let mut o = out();
     for s in &r.switches {
+        let pages = r.pages_checked.get(&s.variant).copied().unwrap_or(0);
+        let scope = match r.verify {
+            wheelgate_core::promote::VerifyScope::Full => {
+                format!("root and all {pages} project pages")
+            }
+            wheelgate_core::promote::VerifyScope::Changed => {
+                format!("root and {pages} project pages: the changed ones and a sample")
+            }
+        };
         writeln!(
             o,
-            "{} {}: production now serves version {} (was {}); verified at {}",
+            "{} {}: production now serves version {} (was {}); verified at {} ({scope})",
             r.kind,
             s.variant,
             s.to_version,

@@ -84,6 +84,18 @@ pub enum ProjectChange {
     },
 }
 
+impl ProjectChange {
+    /// The project concerned.
+    pub fn project(&self) -> &str {
+        match self {
+            Self::Added { project, .. }
+            | Self::Removed { project, .. }
+            | Self::Changed { project, .. }
+            | Self::Files { project, .. } => project,
+        }
+    }
+}
+
 impl std::fmt::Display for ProjectChange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -101,6 +101,8 @@ pub struct ApplyOptions {
     pub wait: WaitOptions,
     /// How long the customer-facing index may take to show the switch.
     pub verify_timeout: Duration,
+    /// How much of the index to read back.
+    pub verify: VerifyScope,
 }
 
 /// The result of a switch.
@@ -114,6 +116,10 @@ pub struct SwitchReport {
     pub switches: Vec<Switch>,
     /// Per variant, whether the customer path showed exactly the new file set.
     pub verified: BTreeMap<String, bool>,
+    /// How much of each index was read back.
+    pub verify: VerifyScope,
+    /// Per variant, how many project pages were read back (besides the root page).
+    pub pages_checked: BTreeMap<String, usize>,
 }
 
 fn served_number(s: &Serves) -> Option<u64> {
@@ -416,8 +422,11 @@ pub async fn apply(
     let record =
         futures::future::try_join_all(ok_events.iter().map(|e| ledger.append(e, &opts.wait)));
     let verify = futures::future::join_all(plan.switches.iter().map(|s| async move {
+        let pages = pages_to_verify(opts.verify, &s.to_files, &s.diff);
         let r = match &s.index_url {
-            Some(u) => verify_index(client, u, &s.to_files, opts.verify_timeout).await,
+            Some(u) => {
+                verify_index(client, u, &s.to_files, pages.as_ref(), opts.verify_timeout).await
+            }
             None => Err("the distribution has no base_url".to_owned()),
         };
         (s, r)
@@ -425,9 +434,13 @@ pub async fn apply(
     let (recorded, checks) = futures::join!(record, verify);
     recorded?;
     let mut verified = BTreeMap::new();
+    let mut pages_checked = BTreeMap::new();
     let mut failures = Vec::new();
     for (s, r) in checks {
         verified.insert(s.variant.clone(), r.is_ok());
+        if let Ok(n) = &r {
+            pages_checked.insert(s.variant.clone(), *n);
+        }
         if let Err(why) = r {
             failures.push(format!("{}: {why}", s.variant));
             ledger
@@ -446,17 +459,78 @@ pub async fn apply(
         release: plan.release.clone(),
         switches: plan.switches.clone(),
         verified,
+        verify: opts.verify,
+        pages_checked,
     })
 }
 
-/// Check that a simple index lists exactly `expected` (file names and sha256), as pip sees it.
-/// Retries until `timeout`, since a switch takes a moment to show.
+/// How much of the customer-facing index a switch reads back to verify it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerifyScope {
+    /// The root page (exactly the promoted projects), every project page the switch changes
+    /// (exactly the promoted files and sha256), and a spread sample of up to
+    /// [`UNCHANGED_SAMPLE`] unchanged pages. Takes about one task round trip on any index.
+    #[default]
+    Changed,
+    /// The root page and every project page. Pulp's API server renders each page (about
+    /// 50 ms of its time), so this takes seconds for an index with hundreds of projects.
+    Full,
+}
+
+/// How many unchanged project pages [`VerifyScope::Changed`] reads as a spot check.
+pub const UNCHANGED_SAMPLE: usize = 8;
+
+impl std::str::FromStr for VerifyScope {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "changed" => Ok(Self::Changed),
+            "full" => Ok(Self::Full),
+            _ => Err(format!("expected changed or full, got {s:?}")),
+        }
+    }
+}
+
+/// The project pages a switch verifies: all of them, or the changed ones plus a sample.
+pub fn pages_to_verify(
+    scope: VerifyScope,
+    expected: &[FileEntry],
+    diff: &Diff,
+) -> Option<BTreeSet<String>> {
+    if scope == VerifyScope::Full {
+        return None;
+    }
+    let changed: BTreeSet<String> = diff
+        .projects
+        .iter()
+        .map(|c| c.project().to_owned())
+        .collect();
+    let unchanged: Vec<&String> = expected
+        .iter()
+        .map(|f| &f.project)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|p| !changed.contains(*p))
+        .collect();
+    // Spread evenly over the (sorted) unchanged projects.
+    let k = unchanged.len().min(UNCHANGED_SAMPLE);
+    let mut pages = changed;
+    pages.extend((0..k).map(|i| unchanged[i * unchanged.len() / k].clone()));
+    Some(pages)
+}
+
+/// Check that a simple index lists exactly the projects of `expected`, and that each project
+/// page in `pages` (every page when `None`) lists exactly its files and sha256, as pip sees
+/// it. Retries until `timeout`, since a switch takes a moment to show. Returns the number of
+/// project pages read.
 pub async fn verify_index(
     client: &PulpClient,
     index_url: &str,
     expected: &[FileEntry],
+    pages: Option<&BTreeSet<String>>,
     timeout: Duration,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<usize, String> {
     let url = url::Url::parse(index_url).map_err(|e| format!("bad index URL {index_url}: {e}"))?;
     let mut want: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
     for f in expected {
@@ -466,10 +540,28 @@ pub async fn verify_index(
     }
     let start = Instant::now();
     loop {
-        let seen = read_index(client, &url, want.keys().cloned().collect()).await;
-        let why = match seen {
-            Ok(seen) if seen == want => return Ok(()),
-            Ok(seen) => describe_mismatch(&want, &seen),
+        let why = match read_index(client, &url, &want, pages).await {
+            Ok((root, seen)) => {
+                let want_pages: BTreeMap<String, BTreeSet<(String, String)>> = seen
+                    .keys()
+                    .filter_map(|p| want.get(p).map(|f| (p.clone(), f.clone())))
+                    .collect();
+                let seen_files: BTreeMap<String, BTreeSet<(String, String)>> = seen
+                    .iter()
+                    .filter(|(_, f)| !f.is_empty())
+                    .map(|(p, f)| (p.clone(), f.clone()))
+                    .collect();
+                let want_root: BTreeSet<&String> = want.keys().collect();
+                let root: BTreeSet<&String> = root.iter().collect();
+                if root == want_root && seen_files == want_pages {
+                    return Ok(seen.len());
+                }
+                if root != want_root {
+                    describe_root_mismatch(&want_root, &root)
+                } else {
+                    describe_mismatch(&want_pages, &seen_files)
+                }
+            }
             Err(e) => e,
         };
         if start.elapsed() >= timeout {
@@ -479,11 +571,20 @@ pub async fn verify_index(
     }
 }
 
+/// Read the root page and the selected project pages (every project listed or expected when
+/// `pages` is `None`). Returns the root's (normalised) project names and each page's files.
 async fn read_index(
     client: &PulpClient,
     url: &url::Url,
-    expected_projects: BTreeSet<String>,
-) -> std::result::Result<BTreeMap<String, BTreeSet<(String, String)>>, String> {
+    want: &BTreeMap<String, BTreeSet<(String, String)>>,
+    pages: Option<&BTreeSet<String>>,
+) -> std::result::Result<
+    (
+        BTreeSet<String>,
+        BTreeMap<String, BTreeSet<(String, String)>>,
+    ),
+    String,
+> {
     let root = client
         .simple_root(url)
         .await
@@ -491,13 +592,16 @@ async fn read_index(
         .unwrap_or(pulp_client::simple::SimpleRoot {
             projects: Vec::new(),
         });
-    let mut projects: BTreeSet<String> = root
+    let root: BTreeSet<String> = root
         .projects
         .iter()
         .map(|p| pulp_client::simple::normalize_project(&p.name))
         .collect();
-    projects.extend(expected_projects);
-    let pages: Vec<(String, BTreeSet<(String, String)>)> = futures::stream::iter(projects)
+    let projects: BTreeSet<String> = match pages {
+        Some(p) => p.clone(),
+        None => root.iter().chain(want.keys()).cloned().collect(),
+    };
+    let read: Vec<(String, BTreeSet<(String, String)>)> = futures::stream::iter(projects)
         .map(|p| async move {
             let page = client
                 .simple_project(url, &p)
@@ -521,7 +625,19 @@ async fn read_index(
         .buffer_unordered(8)
         .try_collect()
         .await?;
-    Ok(pages.into_iter().filter(|(_, f)| !f.is_empty()).collect())
+    Ok((root, read.into_iter().collect()))
+}
+
+fn describe_root_mismatch(want: &BTreeSet<&String>, root: &BTreeSet<&String>) -> String {
+    let missing: Vec<&str> = want.difference(root).map(|p| p.as_str()).take(5).collect();
+    let extra: Vec<&str> = root.difference(want).map(|p| p.as_str()).take(5).collect();
+    format!(
+        "the index root lists {} projects, expected {}; missing: [{}]; unexpected: [{}]",
+        root.len(),
+        want.len(),
+        missing.join(", "),
+        extra.join(", ")
+    )
 }
 
 fn describe_mismatch(
@@ -588,5 +704,56 @@ mod tests {
             ..b
         };
         assert_ne!(digest(&[a.clone(), b2]), digest(&[a]));
+    }
+
+    fn files(projects: impl IntoIterator<Item = String>) -> Vec<FileEntry> {
+        projects
+            .into_iter()
+            .map(|p| FileEntry {
+                filename: format!("{p}-1.0-py3-none-any.whl"),
+                project: p,
+                version: "1.0".into(),
+                sha256: "ab".repeat(32),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn full_reads_every_page() {
+        let f = files(["a".to_owned()]);
+        assert_eq!(
+            pages_to_verify(VerifyScope::Full, &f, &diff::diff(&[], &f)),
+            None
+        );
+    }
+
+    #[test]
+    fn changed_reads_the_changed_pages_and_an_even_sample() {
+        let from = files((0..100).map(|i| format!("p{i:03}")));
+        let mut to = from.clone();
+        to.retain(|f| f.project != "p050");
+        to.extend(files(["new".to_owned()]));
+        let pages = pages_to_verify(VerifyScope::Changed, &to, &diff::diff(&from, &to)).unwrap();
+        // Both changes (the removed project's page must be gone) plus 8 of the 99 others.
+        assert!(pages.contains("p050") && pages.contains("new"));
+        assert_eq!(pages.len(), 2 + UNCHANGED_SAMPLE, "{pages:?}");
+        assert!(pages.contains("p000"), "the sample starts at the first");
+        assert!(
+            pages.iter().any(|p| p.as_str() > "p080"),
+            "and spreads to the end: {pages:?}"
+        );
+
+        // Small indexes are read whole.
+        let small = files((0..5).map(|i| format!("s{i}")));
+        let pages =
+            pages_to_verify(VerifyScope::Changed, &small, &diff::diff(&small, &small)).unwrap();
+        assert_eq!(pages.len(), 5);
+    }
+
+    #[test]
+    fn verify_scope_parses() {
+        assert_eq!("full".parse::<VerifyScope>(), Ok(VerifyScope::Full));
+        assert_eq!("changed".parse::<VerifyScope>(), Ok(VerifyScope::Changed));
+        assert!("some".parse::<VerifyScope>().is_err());
     }
 }

@@ -1,5 +1,6 @@
-//! All-or-nothing production switches against the real local Pulp: a distribution that
-//! disappears between planning and applying makes every switch roll back.
+//! Production switches against the real local Pulp: a distribution that disappears between
+//! planning and applying makes every switch roll back; the customer-path verification notices
+//! an index that does not serve exactly the expected files.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -8,6 +9,17 @@ use std::sync::Arc;
 use pulp_client::{PulpCliConfig, PulpClient, Serves};
 use wheelgate_core::ledger::{Event, EventKind, Ledger, Outcome};
 use wheelgate_core::{diff, init, promote, upload, Catalog, Error};
+
+fn unique_id() -> String {
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            & 0xffff_ffff_ffff
+    )
+}
 
 fn client(layout: &str) -> PulpClient {
     let area = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,14 +32,7 @@ fn client(layout: &str) -> PulpClient {
 
 async fn revert_when_the_last_switch_fails(layout: &str) {
     let c = client(layout);
-    let id = format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-            & 0xffff_ffff_ffff
-    );
+    let id = unique_id();
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
         "product = \"s{id}\"\n[variants.a]\npython = [\"cp312\"]\nplatforms = [\"linux_x86_64\"]\n[variants.b]\npython = [\"cp312\"]\nplatforms = [\"linux_x86_64\"]\n[variants.c]\npython = [\"cp312\"]\nplatforms = [\"linux_x86_64\"]\n[releases.\"1.0\"]\nvariants = [\"a\", \"b\", \"c\"]\n[packages]\nallow = [\"*\"]\n"
@@ -113,6 +118,7 @@ async fn revert_when_the_last_switch_fails(layout: &str) {
         reason: Some("all or nothing".into()),
         wait: Default::default(),
         verify_timeout: std::time::Duration::from_secs(5),
+        verify: promote::VerifyScope::Full,
     };
     let err = promote::apply(&c, &catalog, &plan, &opts)
         .await
@@ -166,4 +172,138 @@ async fn plain_revert_when_the_last_switch_fails() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hosted_revert_when_the_last_switch_fails() {
     revert_when_the_last_switch_fails("hosted").await;
+}
+
+/// Upload wheels for `(project, version)` pairs as one new staging version of variant `a`.
+async fn upload_build(
+    c: &PulpClient,
+    catalog: &Catalog,
+    wheels: &[(String, &str)],
+    seed: u64,
+) -> u64 {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = wheels
+        .iter()
+        .map(|(name, version)| {
+            let spec = wheelgate_fixtures::WheelSpec {
+                seed,
+                payload_bytes: 64,
+                ..wheelgate_fixtures::WheelSpec::new(name.clone(), *version)
+            };
+            wheelgate_fixtures::write_wheel(&spec, dir.path()).unwrap()
+        })
+        .collect();
+    let opts = upload::UploadOptions::new(catalog, "1.0", "a", paths);
+    let r = upload::upload(c, catalog, &opts, Arc::new(upload::Silent))
+        .await
+        .unwrap();
+    r.version.unwrap()
+}
+
+async fn verification_sees_what_customers_see(layout: &str) {
+    use std::time::Duration;
+    use wheelgate_core::promote::{pages_to_verify, verify_index, VerifyScope};
+
+    let c = client(layout);
+    let id = unique_id();
+    let text = format!(
+        "product = \"v{id}\"\n[variants.a]\npython = [\"cp312\"]\nplatforms = [\"linux_x86_64\"]\n[releases.\"1.0\"]\nvariants = [\"a\"]\n[packages]\nallow = [\"*\"]\n"
+    );
+    let catalog = Catalog::parse(Path::new("wheelgate.toml"), &text).unwrap();
+    init::init(
+        &c,
+        &catalog,
+        &init::InitOptions {
+            release: "1.0".into(),
+            dry_run: false,
+            wait: Default::default(),
+        },
+    )
+    .await
+    .unwrap();
+    // Build 1: twelve projects. Build 2 adds a new version of one and a new project.
+    let build1: Vec<(String, &str)> = (0..12).map(|i| (format!("q{id}-{i:02}"), "1.0")).collect();
+    assert_eq!(upload_build(&c, &catalog, &build1, 1).await, 1);
+    let build2 = vec![(format!("q{id}-03"), "2.0"), (format!("q{id}-new"), "1.0")];
+    assert_eq!(upload_build(&c, &catalog, &build2, 2).await, 2);
+
+    let names = catalog.names("1.0", "a");
+    let repo = c
+        .repository_by_name(&names.repository)
+        .await
+        .unwrap()
+        .unwrap();
+    let v1 = diff::version_files(&c, &repo.pulp_href.version(1))
+        .await
+        .unwrap();
+    let v2 = diff::version_files(&c, &repo.pulp_href.version(2))
+        .await
+        .unwrap();
+    let dist = c
+        .distribution_by_name(&names.production_distribution)
+        .await
+        .unwrap()
+        .unwrap();
+    c.serve(
+        &dist.pulp_href,
+        &Serves::Version(repo.pulp_href.version(1)),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let index = format!("{}/simple/", dist.base_url.unwrap().trim_end_matches('/'));
+    let quick = Duration::from_millis(600);
+
+    // Production serves version 1: verifying it as version 1 passes, in both scopes.
+    let back = diff::diff(&v2, &v1);
+    let pages = pages_to_verify(VerifyScope::Changed, &v1, &back).unwrap();
+    assert!(pages.contains(&format!("q{id}-03")) && pages.contains(&format!("q{id}-new")));
+    assert_eq!(pages.len(), 2 + promote::UNCHANGED_SAMPLE, "{pages:?}");
+    let read = verify_index(&c, &index, &v1, Some(&pages), quick)
+        .await
+        .unwrap();
+    assert_eq!(read, pages.len());
+    let read = verify_index(&c, &index, &v1, None, quick).await.unwrap();
+    assert_eq!(read, 12, "every project page read");
+
+    // Expecting version 2 while version 1 is served: the root lacks the new project.
+    let forward = diff::diff(&v1, &v2);
+    let pages = pages_to_verify(VerifyScope::Changed, &v2, &forward);
+    let err = verify_index(&c, &index, &v2, pages.as_ref(), quick)
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("missing: [") && err.contains(&format!("q{id}-new")),
+        "{err}"
+    );
+
+    // Same projects, one file with other bytes than expected: the changed page shows it.
+    let mut tampered = v1.clone();
+    let victim = tampered
+        .iter_mut()
+        .find(|f| f.project == format!("q{id}-03"))
+        .unwrap();
+    victim.sha256 = "0".repeat(64);
+    let victim_name = victim.filename.clone();
+    let pages = pages_to_verify(VerifyScope::Changed, &tampered, &diff::diff(&v1, &tampered));
+    assert!(pages.as_ref().unwrap().contains(&format!("q{id}-03")));
+    for scope_pages in [pages.as_ref(), None] {
+        let err = verify_index(&c, &index, &tampered, scope_pages, quick)
+            .await
+            .unwrap_err();
+        assert!(
+            err.contains("wrong sha256") && err.contains(&victim_name),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_verification_sees_what_customers_see() {
+    verification_sees_what_customers_see("plain").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosted_verification_sees_what_customers_see() {
+    verification_sees_what_customers_see("hosted").await;
 }
