@@ -573,8 +573,48 @@ async fn readers_never_see_a_mixed_index(layout: &'static str) {
     assert_eq!(served_version(&sb, v).await, Some(1));
 }
 
+/// A variant with no CPython-on-Linux target cannot have its dependency closure checked:
+/// vet must say so rather than pass silently.
+async fn vet_warns_when_the_closure_cannot_be_checked(layout: &'static str) {
+    let sb = Sandbox::new(layout);
+    sb.run(&["init", "--release", "9.9"]).success();
+    let d = sb.wheels_dir("pure");
+    // Requires something the version lacks: would fail if the closure were evaluated.
+    sb.wheel_spec(&d, spec(&sb.project(1), "1.0", &["numpy>=2"]));
+    sb.run(&[
+        "upload",
+        "--release",
+        "9.9",
+        "--variant",
+        "pure",
+        d.to_str().unwrap(),
+    ])
+    .success();
+    let r = sb.run_json(&["vet", "--release", "9.9", "--variant", "pure"]);
+    r.success();
+    let doc = r.json();
+    let warnings: Vec<&str> = doc["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w.as_str())
+        .collect();
+    assert_eq!(warnings.len(), 1, "{doc}");
+    assert!(
+        warnings[0].contains("dependency closure NOT checked") && warnings[0].contains("pure"),
+        "{warnings:?}"
+    );
+    let text = sb.run(&["vet", "--release", "9.9", "--variant", "pure"]);
+    assert!(
+        text.success().stdout.contains("warning: dependency closure NOT checked"),
+        "{}",
+        text.stdout
+    );
+}
+
 both_layouts!(
     vet_promote_rollback_history,
+    vet_warns_when_the_closure_cannot_be_checked,
     vet_reports_policy_violations_made_by_other_tools,
     promote_all_is_all_or_nothing,
     readers_never_see_a_mixed_index,

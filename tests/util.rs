@@ -119,8 +119,16 @@ platforms = ["linux_x86_64"]
 python = ["cp312"]
 platforms = ["linux_x86_64"]
 
+[variants.pure]
+python = ["py3"]
+platforms = ["any"]
+
 [releases."3.0"]
 variants = ["cpu-ubi9", "cuda12.9-ubi9", "rocm6.4-ubi9"]
+
+# Only for the test of a variant whose dependency closure cannot be evaluated.
+[releases."9.9"]
+variants = ["pure"]
 
 [vet]
 external = ["nvidia-*"]

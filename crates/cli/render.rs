@@ -413,6 +413,9 @@ pub fn vet(output: Output, r: &wheelgate_core::vet::VetReport) -> Result<()> {
             writeln!(o, "  [{}] {}: {}", f.check, f.filename, f.message)?;
         }
     }
+    for w in &r.warnings {
+        writeln!(o, "  warning: {w}")?;
+    }
     Ok(())
 }
 

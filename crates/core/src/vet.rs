@@ -56,6 +56,8 @@ pub struct VetReport {
     pub passed: bool,
     /// Every failure.
     pub findings: Vec<Finding>,
+    /// Checks that could not run, and why (they do not fail vetting, but must be read).
+    pub warnings: Vec<String>,
     /// Whether a vetting record was written (only on pass).
     pub recorded: bool,
 }
@@ -174,6 +176,14 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
         dists.push(dist);
     }
     let targets = wheelgate_vet::Target::for_variant(&variant.python, &variant.platforms);
+    let mut warnings = Vec::new();
+    if targets.is_empty() {
+        warnings.push(format!(
+            "dependency closure NOT checked: variant {} defines no CPython-on-glibc-Linux target \
+             (python = {:?}, platforms = {:?}); add e.g. \"cp312\" and \"linux_x86_64\" to check it",
+            opts.variant, variant.python, variant.platforms
+        ));
+    }
     let closure = tokio::task::spawn_blocking({
         let external = catalog.vet.external.clone();
         move || wheelgate_vet::check_closure(&dists, &targets, &external)
@@ -231,6 +241,7 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
         digest,
         passed,
         findings,
+        warnings,
         recorded,
     })
 }
