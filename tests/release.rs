@@ -606,7 +606,9 @@ async fn vet_warns_when_the_closure_cannot_be_checked(layout: &'static str) {
     );
     let text = sb.run(&["vet", "--release", "9.9", "--variant", "pure"]);
     assert!(
-        text.success().stdout.contains("warning: dependency closure NOT checked"),
+        text.success()
+            .stdout
+            .contains("warning: dependency closure NOT checked"),
         "{}",
         text.stdout
     );
