@@ -577,20 +577,20 @@ async fn readers_never_see_a_mixed_index(layout: &'static str) {
 /// vet must say so rather than pass silently.
 async fn vet_warns_when_the_closure_cannot_be_checked(layout: &'static str) {
     let sb = Sandbox::new(layout);
-    sb.run(&["init", "--release", "9.9"]).success();
+    sb.run(&["init", "--release", "1.0-pure"]).success();
     let d = sb.wheels_dir("pure");
     // Requires something the version lacks: would fail if the closure were evaluated.
     sb.wheel_spec(&d, spec(&sb.project(1), "1.0", &["numpy>=2"]));
     sb.run(&[
         "upload",
         "--release",
-        "9.9",
+        "1.0-pure",
         "--variant",
         "pure",
         d.to_str().unwrap(),
     ])
     .success();
-    let r = sb.run_json(&["vet", "--release", "9.9", "--variant", "pure"]);
+    let r = sb.run_json(&["vet", "--release", "1.0-pure", "--variant", "pure"]);
     r.success();
     let doc = r.json();
     let warnings: Vec<&str> = doc["warnings"]
@@ -604,7 +604,7 @@ async fn vet_warns_when_the_closure_cannot_be_checked(layout: &'static str) {
         warnings[0].contains("dependency closure NOT checked") && warnings[0].contains("pure"),
         "{warnings:?}"
     );
-    let text = sb.run(&["vet", "--release", "9.9", "--variant", "pure"]);
+    let text = sb.run(&["vet", "--release", "1.0-pure", "--variant", "pure"]);
     assert!(
         text.success()
             .stdout

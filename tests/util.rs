@@ -127,7 +127,7 @@ platforms = ["any"]
 variants = ["cpu-ubi9", "cuda12.9-ubi9", "rocm6.4-ubi9"]
 
 # Only for the test of a variant whose dependency closure cannot be evaluated.
-[releases."9.9"]
+[releases."1.0-pure"]
 variants = ["pure"]
 
 [vet]
