@@ -30,16 +30,22 @@ fn client(layout: &str) -> PulpClient {
     PulpClient::new(cfg.settings(None).unwrap().into_config().unwrap()).unwrap()
 }
 
-async fn revert_when_the_last_switch_fails(layout: &str) {
-    let c = client(layout);
-    let id = unique_id();
-    let dir = tempfile::tempdir().unwrap();
-    let text = format!(
-        "product = \"s{id}\"\n[variants.a]\npython = [\"cp312\"]\nplatforms = [\"linux_x86_64\"]\n[variants.b]\npython = [\"cp312\"]\nplatforms = [\"linux_x86_64\"]\n[variants.c]\npython = [\"cp312\"]\nplatforms = [\"linux_x86_64\"]\n[releases.\"1.0\"]\nvariants = [\"a\", \"b\", \"c\"]\n[packages]\nallow = [\"*\"]\n"
-    );
+/// A catalog with cp312/linux_x86_64 variants in release 1.0 (a fresh product), initialised.
+async fn init_release(c: &PulpClient, prefix: &str, variants: &[&str]) -> Catalog {
+    let mut text = format!("product = \"{prefix}{}\"\n", unique_id());
+    for v in variants {
+        text.push_str(&format!(
+            "[variants.{v}]\npython = [\"cp312\"]\nplatforms = [\"linux_x86_64\"]\n"
+        ));
+    }
+    let list: Vec<String> = variants.iter().map(|v| format!("\"{v}\"")).collect();
+    text.push_str(&format!(
+        "[releases.\"1.0\"]\nvariants = [{}]\n[packages]\nallow = [\"*\"]\n",
+        list.join(", ")
+    ));
     let catalog = Catalog::parse(Path::new("wheelgate.toml"), &text).unwrap();
     init::init(
-        &c,
+        c,
         &catalog,
         &init::InitOptions {
             release: "1.0".into(),
@@ -49,6 +55,14 @@ async fn revert_when_the_last_switch_fails(layout: &str) {
     )
     .await
     .unwrap();
+    catalog
+}
+
+async fn revert_when_the_last_switch_fails(layout: &str) {
+    let c = client(layout);
+    let id = unique_id();
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = init_release(&c, "s", &["a", "b", "c"]).await;
     let ledger = Ledger::open(&c, &catalog, "1.0").await.unwrap();
     for v in ["a", "b", "c"] {
         let spec = wheelgate_fixtures::WheelSpec {
@@ -206,21 +220,7 @@ async fn verification_sees_what_customers_see(layout: &str) {
 
     let c = client(layout);
     let id = unique_id();
-    let text = format!(
-        "product = \"v{id}\"\n[variants.a]\npython = [\"cp312\"]\nplatforms = [\"linux_x86_64\"]\n[releases.\"1.0\"]\nvariants = [\"a\"]\n[packages]\nallow = [\"*\"]\n"
-    );
-    let catalog = Catalog::parse(Path::new("wheelgate.toml"), &text).unwrap();
-    init::init(
-        &c,
-        &catalog,
-        &init::InitOptions {
-            release: "1.0".into(),
-            dry_run: false,
-            wait: Default::default(),
-        },
-    )
-    .await
-    .unwrap();
+    let catalog = init_release(&c, "v", &["a"]).await;
     // Build 1: twelve projects. Build 2 adds a new version of one and a new project.
     let build1: Vec<(String, &str)> = (0..12).map(|i| (format!("q{id}-{i:02}"), "1.0")).collect();
     assert_eq!(upload_build(&c, &catalog, &build1, 1).await, 1);
