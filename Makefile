@@ -24,6 +24,10 @@ pulp-down:
 pulp-status:
 	$(PULP) status
 
+# Stop the local Pulp and delete its data (database, media, secrets); keeps the virtualenv.
+clean-pulp:
+	$(PULP) clean
+
 ## All tests: brings up the local Pulp (both layouts), then lint + the whole suite.
 test: pulp-up lint
 	@mkdir -p .build

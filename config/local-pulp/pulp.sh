@@ -44,7 +44,7 @@ msg() { echo "pulp.sh: $*" >&2; }
 die() { echo "pulp.sh: error: $*" >&2; exit 1; }
 
 usage() {
-  echo "usage: [PULP_LAYOUT=plain|hosted|both] bash config/local-pulp/pulp.sh up|down|status" >&2
+  echo "usage: [PULP_LAYOUT=plain|hosted|both] bash config/local-pulp/pulp.sh up|down|status|clean" >&2
   exit 2
 }
 
@@ -551,10 +551,30 @@ cmd_status() {
   return "$rc"
 }
 
+# Stops the selected layouts and deletes their data: database, media, settings, secrets, logs.
+# The virtualenv (slow to rebuild) and PostgreSQL itself stay.
+cmd_clean() {
+  local l
+  cmd_down
+  ensure_postgres # to drop the databases (stopped again below if pulp.sh started it)
+  for l in "${LAYOUTS[@]}"; do
+    layout_vars "$l"
+    psql_su -c "DROP DATABASE IF EXISTS $L_DB WITH (FORCE)" >&2 || die "could not drop $L_DB"
+    rm -rf "$L_DIR"
+    msg "[$l] cleaned (database $L_DB dropped, $L_DIR removed)"
+  done
+  if [[ ${PULP_LAYOUT:-both} == both ]]; then
+    psql_su -c "DROP ROLE IF EXISTS $DB_USER" >&2 || msg "warning: could not drop role $DB_USER"
+    rm -f "$DB_PASSWORD_FILE"
+  fi
+  if [[ ${PULP_LAYOUT:-both} == both ]]; then stop_postgres_if_ours; fi
+}
+
 [[ $# -eq 1 ]] || usage
 case "$1" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
+  clean) cmd_clean ;;
   *) usage ;;
 esac
