@@ -286,6 +286,7 @@ async fn all_problems_are_reported_at_once(layout: &'static str) {
         "{}",
         run.stderr
     );
+    snapshot!(sb, "upload_three_problems", run);
     assert!(
         run.stdout.is_empty(),
         "nothing on stdout in text mode on error: {}",
@@ -383,6 +384,7 @@ async fn unknown_variant_release_and_bad_catalog(layout: &'static str) {
         "{}",
         run.stderr
     );
+    snapshot!(sb, "bad_catalog", run);
     assert!(sb
         .client
         .repository_by_name(&sb.names("cpu-ubi9").0)

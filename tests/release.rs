@@ -134,6 +134,7 @@ async fn vet_promote_rollback_history(layout: &'static str) {
     ]);
     r.code(3);
     assert!(r.stderr.contains("not vetted"), "{}", r.stderr);
+    snapshot!(sb, "promote_unvetted", r);
     assert_eq!(served_version(&sb, v).await, Some(0));
 
     // Vet passes and records.
@@ -152,6 +153,7 @@ async fn vet_promote_rollback_history(layout: &'static str) {
         "diff printed: {}",
         r.stdout
     );
+    snapshot!(sb, "promote_dry_run", r);
     assert_eq!(served_version(&sb, v).await, Some(0));
     // Not on a terminal without --yes: refused as a usage error.
     sb.run(&["promote", "--release", "3.0", "--variant", v])
@@ -210,6 +212,11 @@ async fn vet_promote_rollback_history(layout: &'static str) {
         sb.project(2)
     );
     assert!(msgs.iter().any(|m| m.contains(&want)), "{msgs:?}");
+    snapshot!(
+        sb,
+        "vet_missing_dependency",
+        sb.run(&["vet", "--release", "3.0", "--variant", v])
+    );
     sb.run(&[
         "promote",
         "--release",
@@ -351,6 +358,7 @@ async fn vet_promote_rollback_history(layout: &'static str) {
         "{}",
         text.stdout
     );
+    snapshot!(sb, "history", text);
 
     // diff production → latest.
     let r = sb.run_json(&["diff", "--release", "3.0", "--variant", v]);

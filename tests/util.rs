@@ -37,6 +37,41 @@ pub struct Sandbox {
     pub id: String,
 }
 
+/// Placeholders for what differs between runs, machines and the two layouts, applied by
+/// [`snapshot!`] after [`Sandbox::redact`] (uv's `uv_snapshot!` habit): Pulp URLs and hrefs,
+/// UUIDs, times, hashes, durations.
+pub const FILTERS: &[(&str, &str)] = &[
+    (
+        r"http://127\.0\.0\.1:\d+/(?:api/pypi/wheelgate|pypi)/",
+        "[PYPI]/",
+    ),
+    (r"http://127\.0\.0\.1:\d+", "[PULP]"),
+    (r"/(?:api/pulp/wheelgate/api/v3|pulp/api/v3)/", "[API]/"),
+    (
+        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        "[UUID]",
+    ),
+    (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z", "[TIME]"),
+    (r"\b[0-9a-f]{64}\b", "[SHA256]"),
+    (r"sha256=[A-Za-z0-9_-]{43}\b", "sha256=[B64]"),
+    (r"\b[0-9a-f]{12}\b", "[HASH]"),
+    (r"\b\d+(?:\.\d+)? s\b", "[SECS] s"),
+];
+
+/// Snapshot a run's exit code, stdout and stderr (redacted) under `name`, the same for both
+/// layouts. `CI=true` makes a missing or different snapshot fail instead of being written.
+#[macro_export]
+macro_rules! snapshot {
+    ($sb:expr, $name:expr, $run:expr) => {
+        insta::with_settings!({
+            filters => $crate::util::FILTERS.to_vec(),
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!($name, $sb.redact(&$run));
+        })
+    };
+}
+
 /// What a run printed.
 pub struct Run {
     pub code: i32,
@@ -254,6 +289,26 @@ allow = {allow}
 
     pub fn init(&self) {
         self.run(&["init", "--release", "3.0"]).success();
+    }
+
+    /// A run as text for a snapshot, with this sandbox's temp dir, product and id replaced.
+    pub fn redact(&self, run: &Run) -> String {
+        let text = format!(
+            "exit code: {}\n----- stdout -----\n{}----- stderr -----\n{}",
+            run.code, run.stdout, run.stderr
+        );
+        let dir = self.dir.path().to_string_lossy();
+        // The default actor is <user>@<host>, as the CLI reads the host name.
+        let host = std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_else(|| "unknown-host".into());
+        text.replace(dir.as_ref(), "[TMP]")
+            .replace(&self.product, "[PRODUCT]")
+            .replace(&self.id, "[ID]")
+            .replace(&format!("@{host}"), "@[HOST]")
     }
 }
 

@@ -404,10 +404,11 @@ pub fn vet(output: Output, r: &wheelgate_core::vet::VetReport) -> Result<()> {
     } else {
         writeln!(
             o,
-            "{} version {} FAILED vetting ({} findings); nothing recorded:",
+            "{} version {} FAILED vetting ({} finding{}); nothing recorded:",
             r.repository,
             r.version,
-            r.findings.len()
+            r.findings.len(),
+            if r.findings.len() == 1 { "" } else { "s" }
         )?;
         for f in &r.findings {
             writeln!(o, "  [{}] {}: {}", f.check, f.filename, f.message)?;
