@@ -7,7 +7,7 @@ CARGO ?= cargo
 PULP := bash config/local-pulp/pulp.sh
 export PULP_LAYOUT ?= both
 
-.PHONY: all build demo test test-unit lint fmt bench pulp-up pulp-down pulp-status rust-toolchain clean-pulp
+.PHONY: all build demo test test-unit lint fmt bench pulp-up pulp-down pulp-status clean-pulp
 
 all: build
 
