@@ -25,7 +25,7 @@ fn top_level_help() {
 
 #[test]
 fn release_engineer_and_sre_commands_help() {
-    for cmd in ["vet", "promote", "rollback", "history"] {
+    for cmd in ["vet", "promote", "rollback", "history", "prune"] {
         insta::assert_snapshot!(format!("help_{cmd}"), help(&[cmd, "--help"]));
     }
 }

@@ -622,10 +622,119 @@ async fn vet_warns_when_the_closure_cannot_be_checked(layout: &'static str) {
     );
 }
 
+/// `prune` deletes only staging versions nothing refers to, and changes nothing customers see.
+async fn prune_deletes_only_unreferenced_versions(layout: &'static str) {
+    let sb = Sandbox::new(layout);
+    sb.init();
+    let v = "cpu-ubi9";
+    // Versions 1..=5, one new project each.
+    for n in 1..=5 {
+        let d = sb.wheels_dir(&format!("b{n}"));
+        sb.wheel_spec(&d, spec(&sb.project(10 + n), "1.0", &[]));
+        upload(&sb, v, &d);
+    }
+    for n in ["2", "3"] {
+        sb.run(&["vet", "--release", "3.0", "--variant", v, "--version", n])
+            .success();
+    }
+    sb.run(&[
+        "promote",
+        "--release",
+        "3.0",
+        "--variant",
+        v,
+        "--version",
+        "2",
+        "--yes",
+    ])
+    .success();
+    let numbers = || async {
+        let repo = sb
+            .client
+            .repository_by_name(&sb.names(v).0)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut n: Vec<u64> = sb
+            .client
+            .list_versions(&repo.pulp_href)
+            .await
+            .unwrap()
+            .iter()
+            .map(|x| x.number)
+            .collect();
+        n.sort_unstable();
+        n
+    };
+    let v5_before = staging_files(&sb, v, 5).await;
+    let served_before = production_files(&sb, v).await;
+    let prune = |extra: &[&str]| {
+        let mut args = vec![
+            "prune",
+            "--release",
+            "3.0",
+            "--variant",
+            v,
+            "--keep-latest",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        sb.run(&args)
+    };
+
+    // Dry run: the plan, nothing deleted.
+    let r = prune(&["--dry-run"]);
+    r.success();
+    snapshot!(sb, "prune_dry_run", r);
+    assert_eq!(numbers().await, vec![0, 1, 2, 3, 4, 5]);
+    // Not on a terminal without --yes: refused, nothing deleted.
+    prune(&[]).code(2);
+    assert_eq!(numbers().await, vec![0, 1, 2, 3, 4, 5]);
+
+    let r = prune(&["--yes", "--reason", "disk"]);
+    r.success();
+    assert!(
+        r.stdout.contains("deleted 2 versions (1, 4)"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(numbers().await, vec![0, 2, 3, 5]);
+    // What stays keeps its exact content; customers see no change.
+    assert_eq!(staging_files(&sb, v, 5).await, v5_before);
+    assert_eq!(production_files(&sb, v).await, served_before);
+    assert_eq!(served_version(&sb, v).await, Some(2));
+    // Recorded; a second prune finds nothing.
+    let h = sb.run(&["history", "--release", "3.0", "--variant", v]);
+    assert!(
+        h.success().stdout.contains("deleted versions 1, 4"),
+        "{}",
+        h.stdout
+    );
+    let r = prune(&["--yes"]);
+    r.success();
+    assert!(r.stderr.contains("nothing to delete"), "{}", r.stderr);
+    // The promoted version can still be rolled back to and from.
+    sb.run(&[
+        "promote",
+        "--release",
+        "3.0",
+        "--variant",
+        v,
+        "--version",
+        "3",
+        "--yes",
+    ])
+    .success();
+    sb.run(&["rollback", "--release", "3.0", "--variant", v, "--yes"])
+        .success();
+    assert_eq!(served_version(&sb, v).await, Some(2));
+}
+
 both_layouts!(
     vet_promote_rollback_history,
     vet_warns_when_the_closure_cannot_be_checked,
     vet_reports_policy_violations_made_by_other_tools,
     promote_all_is_all_or_nothing,
     readers_never_see_a_mixed_index,
+    prune_deletes_only_unreferenced_versions,
 );

@@ -125,8 +125,10 @@ pub enum Command {
     Promote(PromoteArgs),
     /// Switch production back to the version it served before (or to --to N).
     Rollback(RollbackArgs),
-    /// Every vet, promote and rollback of a release, read from Pulp.
+    /// Every vet, promote, rollback and prune of a release, read from Pulp.
     History(HistoryArgs),
+    /// Delete staging versions nothing refers to (not served, vetted, in history or recent).
+    Prune(PruneArgs),
 }
 
 /// `diff`.
@@ -217,6 +219,29 @@ pub struct RollbackArgs {
     /// How much of the production index to read back through the customer path afterwards.
     #[arg(long, value_enum, default_value = "changed")]
     pub verify: Verify,
+}
+
+/// `prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Release.
+    #[arg(long)]
+    pub release: String,
+    /// Variant.
+    #[arg(long)]
+    pub variant: String,
+    /// Keep this many of the newest versions whatever else holds (at least 1).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub keep_latest: u64,
+    /// Show what would be kept and deleted, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation (required when not on a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Why, for the ledger.
+    #[arg(long)]
+    pub reason: Option<String>,
 }
 
 /// `history`.

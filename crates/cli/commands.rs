@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use pulp_client::{ConnectionSettings, Secret};
 use wheelgate_core::connection::{self, ConnectionArgs};
-use wheelgate_core::{diff, init, promote, status, upload, vet, Catalog};
+use wheelgate_core::{diff, init, promote, prune, status, upload, vet, Catalog};
 
 use crate::args::{Cli, Command, Output};
 use crate::render;
@@ -158,6 +158,7 @@ async fn dispatch(
                 .with_context(|| format!("history of release {} failed", a.release))?;
             render::history(cli.output, &a.release, &events)?;
         }
+        Command::Prune(a) => return prune_command(cli, client, catalog, a).await,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -188,6 +189,59 @@ fn actor(cli: &Cli, client: &pulp_client::PulpClient) -> String {
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| "unknown-host".into());
     format!("{user}@{host}")
+}
+
+async fn prune_command(
+    cli: &Cli,
+    client: &pulp_client::PulpClient,
+    catalog: &Catalog,
+    a: &crate::args::PruneArgs,
+) -> Result<ExitCode> {
+    let opts = prune::PruneOptions {
+        release: a.release.clone(),
+        variant: a.variant.clone(),
+        keep_latest: a.keep_latest,
+    };
+    let failed = || format!("prune of {} {} failed", a.release, a.variant);
+    let plan = prune::plan_prune(client, catalog, &opts)
+        .await
+        .with_context(failed)?;
+    render::prune_plan(cli.output, &plan, a.dry_run)?;
+    if a.dry_run || plan.delete.is_empty() {
+        if plan.delete.is_empty() {
+            render::note("nothing to delete");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !a.yes && !confirmed(cli, "prune", "delete these versions?")? {
+        render::note("aborted, nothing changed");
+        return Ok(ExitCode::from(2));
+    }
+    let report = prune::apply_prune(
+        client,
+        catalog,
+        &opts,
+        &plan,
+        &actor(cli, client),
+        a.reason.clone(),
+        &Default::default(),
+    )
+    .await
+    .with_context(failed)?;
+    render::pruned(cli.output, &report)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ask on a terminal; refuse (usage error) when there is none or output is JSON.
+fn confirmed(cli: &Cli, what: &str, question: &str) -> Result<bool> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || cli.output == Output::Json {
+        return Err(wheelgate_core::Error::Usage(format!(
+            "{what} changes Pulp: confirm with --yes (not on a terminal)"
+        ))
+        .into());
+    }
+    render::confirm(question)
 }
 
 /// The flags `promote` and `rollback` share.
@@ -225,18 +279,9 @@ async fn switch(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if !yes {
-        use std::io::IsTerminal;
-        if !std::io::stdin().is_terminal() || cli.output == Output::Json {
-            return Err(wheelgate_core::Error::Usage(format!(
-                "{what} changes what customers get: confirm with --yes (not on a terminal)"
-            ))
-            .into());
-        }
-        if !render::confirm(&format!("{what} as shown above?"))? {
-            render::note("aborted, nothing changed");
-            return Ok(ExitCode::from(2));
-        }
+    if !yes && !confirmed(cli, &what, &format!("{what} as shown above?"))? {
+        render::note("aborted, nothing changed");
+        return Ok(ExitCode::from(2));
     }
     let opts = promote::ApplyOptions {
         actor: actor(cli, client),

@@ -474,6 +474,54 @@ pub fn switched(output: Output, r: &wheelgate_core::promote::SwitchReport) -> Re
     Ok(())
 }
 
+/// What `prune` would keep and delete.
+pub fn prune_plan(
+    output: Output,
+    p: &wheelgate_core::prune::PrunePlan,
+    dry_run: bool,
+) -> Result<()> {
+    if output == Output::Json {
+        return if dry_run { json(p) } else { Ok(()) };
+    }
+    let mut o = out();
+    let head = if dry_run {
+        " (dry run: nothing changes)"
+    } else {
+        ""
+    };
+    writeln!(o, "prune of {} {}{head}", p.release, p.variant)?;
+    for (n, why) in &p.keep {
+        let why: Vec<String> = why.iter().map(ToString::to_string).collect();
+        writeln!(o, "  keep    version {n:<4} {}", why.join(", "))?;
+    }
+    for n in &p.delete {
+        writeln!(o, "  delete  version {n}")?;
+    }
+    Ok(())
+}
+
+/// What `prune` did.
+pub fn pruned(output: Output, r: &wheelgate_core::prune::PruneReport) -> Result<()> {
+    if output == Output::Json {
+        return json(r);
+    }
+    let mut o = out();
+    let list = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    writeln!(
+        o,
+        "prune {} {}: deleted {} version{} ({}); recorded in the ledger",
+        r.plan.release,
+        r.plan.variant,
+        r.deleted.len(),
+        if r.deleted.len() == 1 { "" } else { "s" },
+        list(&r.deleted)
+    )?;
+    for (n, why) in &r.refused {
+        writeln!(o, "  kept version {n}: Pulp refused to delete it: {why}")?;
+    }
+    Ok(())
+}
+
 /// `history`.
 pub fn history(
     output: Output,
@@ -486,16 +534,22 @@ pub fn history(
     let mut o = out();
     writeln!(o, "history of release {release}")?;
     for e in events {
+        let prune = e.kind == wheelgate_core::ledger::EventKind::Prune;
         let change = match e.from_version {
             Some(f) => format!("{f} → {}", e.to_version),
             None if e.kind == wheelgate_core::ledger::EventKind::Vet => {
                 format!("version {}", e.to_version)
             }
+            None if prune => "-".to_owned(),
             None => format!("- → {}", e.to_version),
+        };
+        let detail = match (&e.detail, prune) {
+            (Some(d), true) => format!(" — {d}"),
+            _ => String::new(),
         };
         writeln!(
             o,
-            "  {}  {:<8} {:<16} {:<10} {:<13} {}{}",
+            "  {}  {:<8} {:<16} {:<10} {:<13} {}{}{detail}",
             e.time,
             e.kind.to_string(),
             e.variant,

@@ -27,6 +27,9 @@ pub enum EventKind {
     Promote,
     /// Production was switched back.
     Rollback,
+    /// Unreferenced staging versions were deleted (`detail` lists them; `to_version` is the
+    /// highest deleted).
+    Prune,
 }
 
 impl std::fmt::Display for EventKind {
@@ -35,6 +38,7 @@ impl std::fmt::Display for EventKind {
             Self::Vet => "vet",
             Self::Promote => "promote",
             Self::Rollback => "rollback",
+            Self::Prune => "prune",
         })
     }
 }

@@ -1,5 +1,5 @@
 //! wheelgate's operations on top of the Pulp client: the catalog, `init`, `upload`,
-//! `status` (and later vet/promote/rollback). Never prints; reports through return values
+//! `status`, `diff`, `vet`, `promote`/`rollback`/`history` and `prune`. Never prints; reports through return values
 //! and reporter traits so the CLI decides how things look.
 
 pub mod catalog;
@@ -11,6 +11,7 @@ pub mod labels;
 pub mod ledger;
 pub mod lookup;
 pub mod promote;
+pub mod prune;
 pub mod status;
 pub mod time;
 pub mod upload;

@@ -293,7 +293,11 @@ pub async fn plan_rollback(
     )?;
     let switches: Vec<&Event> = events
         .iter()
-        .filter(|e| e.variant == variant && e.kind != EventKind::Vet && e.outcome == Outcome::Ok)
+        .filter(|e| {
+            e.variant == variant
+                && matches!(e.kind, EventKind::Promote | EventKind::Rollback)
+                && e.outcome == Outcome::Ok
+        })
         .collect();
     let current = served_number(&dist.serves());
     let target = match to {
