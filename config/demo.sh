@@ -75,7 +75,10 @@ WHEELGATE_ACTOR=release-engineer show "$BIN" promote --release 3.0 --variant cpu
 step "10. something is wrong at 3 a.m.: the SRE rolls back"
 WHEELGATE_ACTOR=sre show "$BIN" rollback --release 3.0 --variant cpu-ubi9 --yes --reason "customer reports breakage"
 
-step "11. history, read from Pulp"
+step "11. housekeeping: prune staging versions nothing refers to (build 2 was never vetted)"
+show "$BIN" prune --release 3.0 --variant cpu-ubi9 --keep-latest 1 --yes --reason "demo housekeeping"
+
+step "12. history, read from Pulp"
 show "$BIN" history --release 3.0
 echo
 echo "demo finished: release 3.0 of product $RUN on $(grep base_url "$PULP_CLI_CONFIG" | cut -d'"' -f2)"
