@@ -193,8 +193,50 @@ async fn status_reports_versions_builds_and_urls(layout: &'static str) {
     );
 }
 
+/// `-vv` shows every request, the session login included, but never a credential: not the
+/// password, not the session or CSRF cookie.
+async fn verbose_logs_show_requests_but_no_secrets(layout: &'static str) {
+    let sb = Sandbox::new(layout);
+    let toml = std::fs::read_to_string(&sb.cli_toml).unwrap();
+    let password = toml
+        .lines()
+        .find_map(|l| l.strip_prefix("password = "))
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
+    let init = sb.run(&["-vv", "init", "--release", "3.0"]);
+    init.success();
+    // Unsafe methods (POST of repositories) went through the session, with its CSRF token.
+    let dir = sb.wheels_dir("v");
+    sb.wheel(&dir, &sb.project(0), "1.0", "py3-none-any", 100);
+    let upload = sb.run(&[
+        "-vv",
+        "upload",
+        "--release",
+        "3.0",
+        "--variant",
+        "cpu-ubi9",
+        dir.to_str().unwrap(),
+    ]);
+    upload.success();
+    for run in [&init, &upload] {
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            all.contains("session login"),
+            "login logged: {}",
+            run.stderr
+        );
+        assert!(all.contains("method=POST"), "requests logged");
+        assert!(!all.contains(&password), "password leaked");
+        for secret in ["sessionid", "csrftoken", "X-CSRFToken", "Basic "] {
+            assert!(!all.contains(secret), "{secret} in the output");
+        }
+    }
+}
+
 both_layouts!(
     init_is_idempotent_and_derives_names,
     init_reconciles_drift,
     status_reports_versions_builds_and_urls,
+    verbose_logs_show_requests_but_no_secrets,
 );
