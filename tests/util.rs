@@ -298,13 +298,8 @@ allow = {allow}
             run.code, run.stdout, run.stderr
         );
         let dir = self.dir.path().to_string_lossy();
-        // The default actor is <user>@<host>, as the CLI reads the host name.
-        let host = std::fs::read_to_string("/etc/hostname")
-            .ok()
-            .map(|h| h.trim().to_owned())
-            .filter(|h| !h.is_empty())
-            .or_else(|| std::env::var("HOSTNAME").ok())
-            .unwrap_or_else(|| "unknown-host".into());
+        // The default actor is <user>@<host>.
+        let host = wheelgate_core::actor::host_name();
         text.replace(dir.as_ref(), "[TMP]")
             .replace(&self.product, "[PRODUCT]")
             .replace(&self.id, "[ID]")

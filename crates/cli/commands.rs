@@ -107,7 +107,7 @@ async fn dispatch(
                 release: a.release.clone(),
                 variant: a.variant.clone(),
                 version: a.version,
-                actor: actor(cli, client),
+                actor: actor(client),
                 wait: Default::default(),
             };
             let report = vet::vet(client, catalog, &opts)
@@ -164,31 +164,9 @@ async fn dispatch(
 }
 
 /// Who is acting, for the ledger: `WHEELGATE_ACTOR`, else the Pulp user (or login) at this host.
-fn actor(cli: &Cli, client: &pulp_client::PulpClient) -> String {
-    if let Ok(a) = std::env::var("WHEELGATE_ACTOR") {
-        if !a.trim().is_empty() {
-            return a.trim().to_owned();
-        }
-    }
-    let pulp_user = match &client.config().auth {
-        pulp_client::Auth::Basic { username, .. } => Some(username.clone()),
-        pulp_client::Auth::OAuth2(o) => Some(o.client_id.clone()),
-        _ => None,
-    };
-    let user = cli
-        .pulp
-        .username
-        .clone()
-        .or(pulp_user)
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "unknown".into());
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown-host".into());
-    format!("{user}@{host}")
+fn actor(client: &pulp_client::PulpClient) -> String {
+    let explicit = std::env::var("WHEELGATE_ACTOR").ok();
+    wheelgate_core::actor::actor(explicit.as_deref(), &client.config().auth)
 }
 
 async fn prune_command(
@@ -222,7 +200,7 @@ async fn prune_command(
         catalog,
         &opts,
         &plan,
-        &actor(cli, client),
+        &actor(client),
         a.reason.clone(),
         &Default::default(),
     )
@@ -284,7 +262,7 @@ async fn switch(
         return Ok(ExitCode::from(2));
     }
     let opts = promote::ApplyOptions {
-        actor: actor(cli, client),
+        actor: actor(client),
         reason,
         wait: Default::default(),
         verify_timeout: std::time::Duration::from_secs(15),

@@ -420,18 +420,36 @@ pub fn vet(output: Output, r: &wheelgate_core::vet::VetReport) -> Result<()> {
     Ok(())
 }
 
-/// The plan of a promote/rollback (text; JSON only for a dry run).
-pub fn plan(output: Output, p: &wheelgate_core::promote::SwitchPlan, dry_run: bool) -> Result<()> {
-    if output == Output::Json {
-        return if dry_run { json(p) } else { Ok(()) };
+/// A plan is a JSON document only for a dry run (otherwise the result is).
+fn plan_json(p: &impl serde::Serialize, dry_run: bool) -> Result<()> {
+    if dry_run {
+        json(p)
+    } else {
+        Ok(())
     }
-    let mut o = out();
-    let head = if dry_run {
+}
+
+fn dry_run_note(dry_run: bool) -> &'static str {
+    if dry_run {
         " (dry run: nothing changes)"
     } else {
         ""
-    };
-    writeln!(o, "{} of release {}{head}", p.kind, p.release)?;
+    }
+}
+
+/// The plan of a promote/rollback (text; JSON only for a dry run).
+pub fn plan(output: Output, p: &wheelgate_core::promote::SwitchPlan, dry_run: bool) -> Result<()> {
+    if output == Output::Json {
+        return plan_json(p, dry_run);
+    }
+    let mut o = out();
+    writeln!(
+        o,
+        "{} of release {}{}",
+        p.kind,
+        p.release,
+        dry_run_note(dry_run)
+    )?;
     for s in &p.switches {
         writeln!(
             o,
@@ -481,15 +499,16 @@ pub fn prune_plan(
     dry_run: bool,
 ) -> Result<()> {
     if output == Output::Json {
-        return if dry_run { json(p) } else { Ok(()) };
+        return plan_json(p, dry_run);
     }
     let mut o = out();
-    let head = if dry_run {
-        " (dry run: nothing changes)"
-    } else {
-        ""
-    };
-    writeln!(o, "prune of {} {}{head}", p.release, p.variant)?;
+    writeln!(
+        o,
+        "prune of {} {}{}",
+        p.release,
+        p.variant,
+        dry_run_note(dry_run)
+    )?;
     for (n, why) in &p.keep {
         let why: Vec<String> = why.iter().map(ToString::to_string).collect();
         writeln!(o, "  keep    version {n:<4} {}", why.join(", "))?;

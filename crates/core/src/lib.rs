@@ -2,6 +2,7 @@
 //! `status`, `diff`, `vet`, `promote`/`rollback`/`history` and `prune`. Never prints; reports through return values
 //! and reporter traits so the CLI decides how things look.
 
+pub mod actor;
 pub mod catalog;
 pub mod connection;
 pub mod diff;
