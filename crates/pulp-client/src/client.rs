@@ -20,7 +20,7 @@ use url::Url;
 use crate::config::{Auth, ClientConfig, OAuth2};
 use crate::error::{ApiErrorBody, ClientError, ConfigError, Result};
 use crate::hrefs::TaskHref;
-use crate::session::{Session, SessionState};
+use crate::session::{Session, SessionMode, SessionState};
 
 /// Whether a request may be sent again after a failure where it might have reached Pulp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -556,28 +556,19 @@ impl PulpClient {
         builder: reqwest::RequestBuilder,
         method: &Method,
     ) -> Result<reqwest::RequestBuilder> {
-        if let Some(session) = self.session_for(method).await {
-            let origin = self.inner.config.base_url.origin().ascii_serialization();
-            if let Some(headers) = session.headers(method, &origin) {
+        let c = &self.inner.config;
+        if c.session_login && matches!(c.auth, Auth::Basic { .. }) {
+            let session = self.inner.session.get(method, || self.login()).await;
+            if let Some(headers) = session.and_then(|s| s.headers(method, &self.origin())) {
                 return Ok(builder.headers(headers));
             }
         }
         self.authorize_direct(builder).await
     }
 
-    /// The session to authenticate a request with, if sessions apply and the login worked.
-    async fn session_for(&self, method: &Method) -> Option<&Session> {
-        let c = &self.inner.config;
-        let wanted = c.session_login && matches!(c.auth, Auth::Basic { .. });
-        if !(wanted && self.inner.session.usable_for(method)) {
-            return None;
-        }
-        self.inner
-            .session
-            .login
-            .get_or_init(|| self.login())
-            .await
-            .as_ref()
+    /// `scheme://host[:port]` of the server, as Django's CSRF origin check expects.
+    fn origin(&self) -> String {
+        self.inner.config.base_url.origin().ascii_serialization()
     }
 
     /// `POST login/` with the password; `None` (and basic auth from then on) if that fails.
@@ -627,34 +618,20 @@ impl PulpClient {
         .await
     }
 
-    /// Whether requests are currently authenticated by a session (after a successful login).
-    pub fn has_session(&self) -> bool {
-        matches!(self.inner.session.login.get(), Some(Some(_)))
-            && !self
-                .inner
-                .session
-                .rejected
-                .load(std::sync::atomic::Ordering::Relaxed)
+    /// Which requests are currently authenticated by a session (after a successful login).
+    pub fn session_mode(&self) -> SessionMode {
+        self.inner.session.mode()
     }
 
     /// End the session, if one was opened (`DELETE login/`), so it does not linger in Pulp's
     /// session table. Later requests use basic auth again. Does nothing without a session.
     pub async fn logout(&self) -> Result<()> {
-        let Some(Some(session)) = self.inner.session.login.get() else {
+        let Some(session) = self.inner.session.end() else {
             return Ok(());
         };
-        if self
-            .inner
-            .session
-            .rejected
-            .swap(true, std::sync::atomic::Ordering::Relaxed)
-        {
-            return Ok(());
-        }
         let method = Method::DELETE;
         let url = self.api_url("login/").await?;
-        let origin = self.inner.config.base_url.origin().ascii_serialization();
-        let Some(headers) = session.headers(&method, &origin) else {
+        let Some(headers) = session.headers(&method, &self.origin()) else {
             return Ok(());
         };
         let span = tracing::debug_span!("pulp", %method, %url, purpose = "session logout");

@@ -52,6 +52,7 @@ pub use repositories::{
     ContentCount, ContentSummary, Modify, ModifyOutcome, Repository, RepositoryFields,
     RepositoryVersion,
 };
+pub use session::SessionMode;
 pub use status::{ComponentVersion, Status};
 pub use tasks::{Task, TaskQuery, TaskState, WaitOptions};
 pub use uploads::{ByteProgress, ChunkedOptions, ChunkedUpload, NoProgress, Upload};

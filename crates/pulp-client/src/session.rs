@@ -95,14 +95,61 @@ pub(crate) fn is_safe(method: &Method) -> bool {
 #[derive(Debug, Default)]
 pub(crate) struct SessionState {
     /// The login, done once on first use; `None` when it is not available.
-    pub(crate) login: OnceCell<Option<Session>>,
+    login: OnceCell<Option<Session>>,
     /// The server refused the session (or we logged out): basic auth for everything.
-    pub(crate) rejected: AtomicBool,
+    rejected: AtomicBool,
     /// The server refused the CSRF check: basic auth for unsafe methods.
-    pub(crate) csrf_rejected: AtomicBool,
+    csrf_rejected: AtomicBool,
+}
+
+/// Which requests a client authenticates with a session rather than the credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionMode {
+    /// None: no login yet, turned off, not available, refused, or logged out.
+    Off,
+    /// Safe methods only (the server refused the CSRF check for the others).
+    SafeMethodsOnly,
+    /// Every request.
+    All,
 }
 
 impl SessionState {
+    /// The session, logging in with `login` on first use; `None` when it may not be used for
+    /// `method`.
+    pub(crate) async fn get<F, Fut>(&self, method: &Method, login: F) -> Option<&Session>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Option<Session>>,
+    {
+        if !self.usable_for(method) {
+            return None;
+        }
+        self.login.get_or_init(login).await.as_ref()
+    }
+
+    /// What the session covers now.
+    pub(crate) fn mode(&self) -> SessionMode {
+        match self.login.get() {
+            Some(Some(_)) if !self.rejected.load(Ordering::Relaxed) => {
+                if self.csrf_rejected.load(Ordering::Relaxed) {
+                    SessionMode::SafeMethodsOnly
+                } else {
+                    SessionMode::All
+                }
+            }
+            _ => SessionMode::Off,
+        }
+    }
+
+    /// Stop using the session; returns it if it was in use (for logging out).
+    pub(crate) fn end(&self) -> Option<&Session> {
+        let was_rejected = self.rejected.swap(true, Ordering::Relaxed);
+        match self.login.get() {
+            Some(Some(s)) if !was_rejected => Some(s),
+            _ => None,
+        }
+    }
+
     /// Whether the session may be used for this method (before logging in).
     pub(crate) fn usable_for(&self, method: &Method) -> bool {
         !self.rejected.load(Ordering::Relaxed)
@@ -167,6 +214,7 @@ mod tests {
     #[test]
     fn refusals_narrow_what_the_session_is_used_for() {
         let st = SessionState::default();
+        assert_eq!(st.mode(), SessionMode::Off, "no login yet");
         assert!(st.usable_for(&Method::POST));
         st.refused(
             &Method::POST,

@@ -6,7 +6,9 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use pulp_client::{ClientError, ConnectionSettings, PulpClient, RepositoryFields, Secret};
+use pulp_client::{
+    ClientError, ConnectionSettings, PulpClient, RepositoryFields, Secret, SessionMode,
+};
 
 mod stub;
 use stub::{header, Answer};
@@ -150,9 +152,9 @@ async fn one_password_check_then_the_session() {
     c.status().await.unwrap();
     c.status().await.unwrap();
     c.create_repository(&repo()).await.unwrap();
-    assert!(c.has_session());
+    assert_eq!(c.session_mode(), SessionMode::All);
     c.logout().await.unwrap();
-    assert!(!c.has_session());
+    assert_eq!(c.session_mode(), SessionMode::Off);
     c.status().await.unwrap();
 
     let heads = heads.lock().unwrap().clone();
@@ -188,6 +190,7 @@ async fn csrf_refusal_falls_back_to_basic_for_unsafe_methods_only() {
     c.create_repository(&repo()).await.unwrap();
     c.create_repository(&repo()).await.unwrap();
     c.status().await.unwrap();
+    assert_eq!(c.session_mode(), SessionMode::SafeMethodsOnly);
     assert_eq!(
         summary(&heads.lock().unwrap()),
         [
@@ -212,7 +215,7 @@ async fn an_expired_session_is_replaced_by_basic_auth() {
     for _ in 0..3 {
         c.status().await.unwrap();
     }
-    assert!(!c.has_session());
+    assert_eq!(c.session_mode(), SessionMode::Off);
     assert_eq!(
         summary(&heads.lock().unwrap()),
         [
@@ -281,5 +284,5 @@ async fn wrong_password_reads_as_an_auth_error_without_the_secret() {
     let err = c.status().await.unwrap_err();
     assert!(matches!(err, ClientError::Auth { .. }), "{err:?}");
     assert!(!format!("{err} {err:?}").contains("not-the-password"));
-    assert!(!c.has_session());
+    assert_eq!(c.session_mode(), SessionMode::Off);
 }

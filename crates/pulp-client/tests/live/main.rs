@@ -55,6 +55,11 @@ macro_rules! layout_tests {
             }
 
             #[tokio::test]
+            async fn session_covers_every_method_then_logout() {
+                scenarios::session_covers_every_method_then_logout(&pulp()).await;
+            }
+
+            #[tokio::test]
             async fn guards_and_remotes() {
                 scenarios::guards_and_remotes(&pulp()).await;
             }

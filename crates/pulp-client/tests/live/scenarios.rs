@@ -8,7 +8,7 @@ use futures::{StreamExt, TryStreamExt};
 use pulp_client::{
     ByteProgress, ChunkedOptions, ClientError, ConnectionSettings, GuardKind, Modify,
     NewDistribution, NewRemote, PackageQuery, PulpCliConfig, PulpClient, RepositoryFields, Secret,
-    Serves, TaskError, TaskQuery, WaitOptions,
+    Serves, SessionMode, TaskError, TaskQuery, WaitOptions,
 };
 use url::Url;
 
@@ -539,4 +539,40 @@ pub async fn guards_and_remotes(p: &LocalPulp) {
         r.pulp_href
     );
     c.delete_remote(&r.pulp_href, &wait()).await.unwrap();
+}
+
+/// The real Pulp accepts the session for every method (its CSRF and origin checks pass, so
+/// nothing falls back to the slow per-request password check), and logout ends it.
+pub async fn session_covers_every_method_then_logout(p: &LocalPulp) {
+    let c = PulpClient::new(p.config.clone()).unwrap();
+    assert_eq!(
+        c.session_mode(),
+        SessionMode::Off,
+        "no login before a request"
+    );
+    let repo = new_repo(&c, "session").await; // POST
+    assert_eq!(c.session_mode(), SessionMode::All);
+    c.update_repository(
+        &repo.pulp_href,
+        &RepositoryFields {
+            description: Some("via session".into()),
+            ..Default::default()
+        },
+        &wait(),
+    )
+    .await
+    .unwrap(); // PATCH
+    c.set_label(repo.pulp_href.as_str(), "k", "v")
+        .await
+        .unwrap(); // POST
+    c.delete_repository(&repo.pulp_href, &wait()).await.unwrap(); // DELETE
+    assert_eq!(
+        c.session_mode(),
+        SessionMode::All,
+        "POST, PATCH and DELETE passed the CSRF check; no fallback to basic auth"
+    );
+    c.logout().await.unwrap();
+    assert_eq!(c.session_mode(), SessionMode::Off);
+    // Later requests authenticate with the password again.
+    assert!(c.repository_by_name(&repo.name).await.unwrap().is_none());
 }
