@@ -691,13 +691,45 @@ async fn prune_deletes_only_unreferenced_versions(layout: &'static str) {
     prune(&[]).code(2);
     assert_eq!(numbers().await, vec![0, 1, 2, 3, 4, 5]);
 
+    // A distribution made behind wheelgate's back serves version 1: Pulp refuses to delete
+    // it, prune reports that and deletes the rest.
+    let repo = sb
+        .client
+        .repository_by_name(&sb.names(v).0)
+        .await
+        .unwrap()
+        .unwrap();
+    let foreign = sb
+        .client
+        .create_distribution(
+            &pulp_client::NewDistribution {
+                name: format!("{}-foreign", sb.product),
+                base_path: format!("{}/foreign", sb.product),
+                serves: Serves::Version(repo.pulp_href.version(1)),
+                pulp_labels: Default::default(),
+                content_guard: None,
+            },
+            &Default::default(),
+        )
+        .await
+        .unwrap();
     let r = prune(&["--yes", "--reason", "disk"]);
     r.success();
+    assert!(r.stdout.contains("deleted 1 version (4)"), "{}", r.stdout);
     assert!(
-        r.stdout.contains("deleted 2 versions (1, 4)"),
+        r.stdout
+            .contains("kept version 1: Pulp refused to delete it"),
         "{}",
         r.stdout
     );
+    assert_eq!(numbers().await, vec![0, 1, 2, 3, 5]);
+    sb.client
+        .delete_distribution(&foreign.pulp_href, &Default::default())
+        .await
+        .unwrap();
+    let r = prune(&["--yes", "--reason", "disk"]);
+    r.success();
+    assert!(r.stdout.contains("deleted 1 version (1)"), "{}", r.stdout);
     assert_eq!(numbers().await, vec![0, 2, 3, 5]);
     // What stays keeps its exact content; customers see no change.
     assert_eq!(staging_files(&sb, v, 5).await, v5_before);
@@ -705,11 +737,9 @@ async fn prune_deletes_only_unreferenced_versions(layout: &'static str) {
     assert_eq!(served_version(&sb, v).await, Some(2));
     // Recorded; a second prune finds nothing.
     let h = sb.run(&["history", "--release", "3.0", "--variant", v]);
-    assert!(
-        h.success().stdout.contains("deleted versions 1, 4"),
-        "{}",
-        h.stdout
-    );
+    for deleted in ["deleted versions 4", "deleted versions 1"] {
+        assert!(h.success().stdout.contains(deleted), "{}", h.stdout);
+    }
     let r = prune(&["--yes"]);
     r.success();
     assert!(r.stderr.contains("nothing to delete"), "{}", r.stderr);

@@ -1,6 +1,6 @@
-//! wheelgate's operations on top of the Pulp client: the catalog, `init`, `upload`,
-//! `status`, `diff`, `vet`, `promote`/`rollback`/`history` and `prune`. Never prints; reports through return values
-//! and reporter traits so the CLI decides how things look.
+//! wheelgate's operations on top of the Pulp client: the catalog, `init`, `upload`, `status`,
+//! `diff`, `vet`, `promote`/`rollback`/`history` and `prune`. Never prints; reports through
+//! return values and reporter traits so the CLI decides how things look.
 
 pub mod actor;
 pub mod catalog;

@@ -485,17 +485,6 @@ pub enum VerifyScope {
 /// How many unchanged project pages [`VerifyScope::Changed`] reads as a spot check.
 pub const UNCHANGED_SAMPLE: usize = 8;
 
-impl std::str::FromStr for VerifyScope {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "changed" => Ok(Self::Changed),
-            "full" => Ok(Self::Full),
-            _ => Err(format!("expected changed or full, got {s:?}")),
-        }
-    }
-}
-
 /// The project pages a switch verifies: all of them, or the changed ones plus a sample.
 pub fn pages_to_verify(
     scope: VerifyScope,
@@ -752,12 +741,5 @@ mod tests {
         let pages =
             pages_to_verify(VerifyScope::Changed, &small, &diff::diff(&small, &small)).unwrap();
         assert_eq!(pages.len(), 5);
-    }
-
-    #[test]
-    fn verify_scope_parses() {
-        assert_eq!("full".parse::<VerifyScope>(), Ok(VerifyScope::Full));
-        assert_eq!("changed".parse::<VerifyScope>(), Ok(VerifyScope::Changed));
-        assert!("some".parse::<VerifyScope>().is_err());
     }
 }

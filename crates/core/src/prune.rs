@@ -15,11 +15,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pulp_client::{PulpClient, RepositoryVersionHref, Serves, WaitOptions};
+use pulp_client::{PulpClient, Repository, RepositoryVersionHref, Serves, WaitOptions};
 use serde::Serialize;
 
 use crate::catalog::Catalog;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::labels;
 use crate::ledger::{Event, EventKind, Ledger, Outcome};
 use crate::lookup;
@@ -78,6 +78,10 @@ pub struct PrunePlan {
     pub delete: Vec<u64>,
     #[serde(skip)]
     hrefs: BTreeMap<u64, RepositoryVersionHref>,
+    #[serde(skip)]
+    repo: Repository,
+    #[serde(skip)]
+    ledger: Ledger,
 }
 
 /// What `prune` did.
@@ -151,7 +155,7 @@ pub async fn plan_prune(
     opts: &PruneOptions,
 ) -> Result<PrunePlan> {
     catalog.variant(&opts.release, &opts.variant)?;
-    let ((_, events), repo, dist) = futures::try_join!(
+    let ((ledger, events), repo, dist) = futures::try_join!(
         Ledger::open_with_events(client, catalog, &opts.release),
         lookup::staging_repository(client, catalog, &opts.release, &opts.variant),
         lookup::production_distribution(client, catalog, &opts.release, &opts.variant),
@@ -172,13 +176,15 @@ pub async fn plan_prune(
     Ok(PrunePlan {
         release: opts.release.clone(),
         variant: opts.variant.clone(),
-        repository: repo.name,
+        repository: repo.name.clone(),
         keep,
         delete,
         hrefs: versions
             .into_iter()
             .map(|v| (v.number, v.pulp_href))
             .collect(),
+        repo,
+        ledger,
     })
 }
 
@@ -192,78 +198,68 @@ pub async fn apply_prune(
     reason: Option<String>,
     wait: &WaitOptions,
 ) -> Result<PruneReport> {
-    let fresh = plan_prune(client, catalog, opts).await?;
-    let still: BTreeSet<u64> = fresh.delete.iter().copied().collect();
+    let mut fresh = plan_prune(client, catalog, opts).await?;
+    fresh.delete.retain(|n| planned.delete.contains(n));
     let mut deleted = Vec::new();
     let mut refused = BTreeMap::new();
-    for n in planned.delete.iter().filter(|n| still.contains(n)) {
+    let mut failure = None;
+    for n in &fresh.delete {
         let Some(href) = fresh.hrefs.get(n) else {
             continue;
         };
         match client.delete_version(href, wait).await {
             Ok(()) => deleted.push(*n),
-            Err(e) if e.status().is_some_and(|s| s.is_client_error()) && !e.is_not_found() => {
+            // Gone meanwhile: nothing to do.
+            Err(e) if e.is_not_found() => {}
+            // Refused (e.g. another distribution serves it): kept, reported.
+            Err(e) if e.status().is_some_and(|s| s.is_client_error()) => {
                 refused.insert(*n, e.to_string());
             }
-            Err(e) if e.is_not_found() => {}
             Err(e) => {
-                record(client, catalog, opts, &deleted, actor, reason.clone(), wait).await?;
-                return Err(e.into());
+                failure = Some(e);
+                break;
             }
         }
     }
-    let repo = lookup::staging_repository(client, catalog, &opts.release, &opts.variant).await?;
+    // Whatever was deleted is cleaned up and recorded, also when a deletion failed.
     for n in &deleted {
         let key = labels::build_key(*n);
-        if repo.pulp_labels.contains_key(&key) {
+        if fresh.repo.pulp_labels.contains_key(&key) {
             client
-                .unset_label(repo.pulp_href.as_str(), &key)
-                .await
-                .map_err(Error::from)?;
+                .unset_label(fresh.repo.pulp_href.as_str(), &key)
+                .await?;
         }
     }
-    record(client, catalog, opts, &deleted, actor, reason, wait).await?;
-    let mut plan = fresh;
-    plan.delete.retain(|n| planned.delete.contains(n));
+    if let Some(&last) = deleted.iter().max() {
+        let list: Vec<String> = deleted.iter().map(u64::to_string).collect();
+        fresh
+            .ledger
+            .append(
+                &Event {
+                    kind: EventKind::Prune,
+                    time: crate::time::rfc3339_now(),
+                    actor: actor.to_owned(),
+                    release: opts.release.clone(),
+                    variant: opts.variant.clone(),
+                    from_version: None,
+                    to_version: last,
+                    digest: None,
+                    reason,
+                    outcome: Outcome::Ok,
+                    detail: Some(format!("deleted versions {}", list.join(", "))),
+                },
+                wait,
+            )
+            .await?;
+    }
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
     Ok(PruneReport {
-        plan,
+        plan: fresh,
         deleted,
         refused,
     })
-}
-
-async fn record(
-    client: &PulpClient,
-    catalog: &Catalog,
-    opts: &PruneOptions,
-    deleted: &[u64],
-    actor: &str,
-    reason: Option<String>,
-    wait: &WaitOptions,
-) -> Result<()> {
-    let Some(&last) = deleted.iter().max() else {
-        return Ok(());
-    };
-    let ledger = Ledger::open(client, catalog, &opts.release).await?;
-    let list: Vec<String> = deleted.iter().map(u64::to_string).collect();
-    ledger
-        .append(
-            &Event {
-                kind: EventKind::Prune,
-                time: crate::time::rfc3339_now(),
-                actor: actor.to_owned(),
-                release: opts.release.clone(),
-                variant: opts.variant.clone(),
-                from_version: None,
-                to_version: last,
-                digest: None,
-                reason,
-                outcome: Outcome::Ok,
-                detail: Some(format!("deleted versions {}", list.join(", "))),
-            },
-            wait,
-        )
-        .await
 }
 
 #[cfg(test)]
