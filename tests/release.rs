@@ -156,8 +156,14 @@ async fn vet_promote_rollback_history(layout: &'static str) {
     snapshot!(sb, "promote_dry_run", r);
     assert_eq!(served_version(&sb, v).await, Some(0));
     // Not on a terminal without --yes: refused as a usage error.
-    sb.run(&["promote", "--release", "3.0", "--variant", v])
-        .code(2);
+    let r = sb.run(&["promote", "--release", "3.0", "--variant", v]);
+    r.code(2);
+    assert!(
+        r.stderr
+            .contains("promote changes what customers get: confirm with --yes"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(served_version(&sb, v).await, Some(0));
 
     // Promote: production serves exactly version 1.
@@ -688,7 +694,14 @@ async fn prune_deletes_only_unreferenced_versions(layout: &'static str) {
     snapshot!(sb, "prune_dry_run", r);
     assert_eq!(numbers().await, vec![0, 1, 2, 3, 4, 5]);
     // Not on a terminal without --yes: refused, nothing deleted.
-    prune(&[]).code(2);
+    let r = prune(&[]);
+    r.code(2);
+    assert!(
+        r.stderr
+            .contains("prune deletes staging versions: confirm with --yes"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(numbers().await, vec![0, 1, 2, 3, 4, 5]);
 
     // A distribution made behind wheelgate's back serves version 1: Pulp refuses to delete

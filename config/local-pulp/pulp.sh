@@ -33,6 +33,7 @@ PG_MARKER="$BUILD/postgres.started-by-pulp.sh"
 # (e.g. a CI clone next to a working tree) never reset each other's passwords or encryption key.
 BUILD_ID="$(printf '%s' "$BUILD" | sha256sum | cut -c1-8)"
 DB_USER="pulp_$BUILD_ID"
+db_name() { echo "pulp_$1_$BUILD_ID"; } # layout
 DB_PASSWORD_FILE="$BUILD/db-password"
 UP_TIMEOUT="${PULP_UP_TIMEOUT:-120}"
 STOP_TIMEOUT=30
@@ -61,7 +62,7 @@ layout_vars() {
   L_NAME="$1"
   L_DIR="$BUILD/$1"
   L_SETTINGS="$L_DIR/settings.py"
-  L_DB="pulp_$1_$BUILD_ID"
+  L_DB="$(db_name "$1")"
   case "$1" in
     plain)
       L_API_PORT=24817 L_CONTENT_PORT=24816
@@ -299,9 +300,10 @@ ensure_postgres() {
 SELECT 'CREATE ROLE $DB_USER LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER') \\gexec
 ALTER ROLE $DB_USER WITH LOGIN PASSWORD :'pw';
 "
-  local l
+  local l db
   for l in plain hosted; do
-    sql+="SELECT 'CREATE DATABASE pulp_${l}_$BUILD_ID OWNER $DB_USER' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'pulp_${l}_$BUILD_ID') \\gexec
+    db="$(db_name "$l")"
+    sql+="SELECT 'CREATE DATABASE $db OWNER $DB_USER' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$db') \\gexec
 "
   done
   psql_su -v pw="$DB_PASSWORD" <<<"$sql" >&2 || die "could not create PostgreSQL role/databases"
@@ -566,8 +568,8 @@ cmd_clean() {
   if [[ ${PULP_LAYOUT:-both} == both ]]; then
     psql_su -c "DROP ROLE IF EXISTS $DB_USER" >&2 || msg "warning: could not drop role $DB_USER"
     rm -f "$DB_PASSWORD_FILE"
+    stop_postgres_if_ours
   fi
-  if [[ ${PULP_LAYOUT:-both} == both ]]; then stop_postgres_if_ours; fi
 }
 
 [[ $# -eq 1 ]] || usage

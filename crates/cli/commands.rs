@@ -191,7 +191,13 @@ async fn prune_command(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if !a.yes && !confirmed(cli, "prune", "delete these versions?")? {
+    if !a.yes
+        && !confirmed(
+            cli,
+            "prune deletes staging versions",
+            "delete these versions?",
+        )?
+    {
         render::note("aborted, nothing changed");
         return Ok(ExitCode::from(2));
     }
@@ -210,12 +216,13 @@ async fn prune_command(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Ask on a terminal; refuse (usage error) when there is none or output is JSON.
-fn confirmed(cli: &Cli, what: &str, question: &str) -> Result<bool> {
+/// Ask on a terminal; refuse (usage error, saying `what_it_does`) when there is none or the
+/// output is JSON.
+fn confirmed(cli: &Cli, what_it_does: &str, question: &str) -> Result<bool> {
     use std::io::IsTerminal;
     if !std::io::stdin().is_terminal() || cli.output == Output::Json {
         return Err(wheelgate_core::Error::Usage(format!(
-            "{what} changes Pulp: confirm with --yes (not on a terminal)"
+            "{what_it_does}: confirm with --yes (not on a terminal)"
         ))
         .into());
     }
@@ -257,7 +264,8 @@ async fn switch(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if !yes && !confirmed(cli, &what, &format!("{what} as shown above?"))? {
+    let does = format!("{what} changes what customers get");
+    if !yes && !confirmed(cli, &does, &format!("{what} as shown above?"))? {
         render::note("aborted, nothing changed");
         return Ok(ExitCode::from(2));
     }
