@@ -1,9 +1,10 @@
 //! The `wheelgate` binary: parses flags, calls one library operation per command, renders
 //! the result, maps errors to exit codes. No logic of its own.
 
-mod args;
+mod cli;
 mod commands;
-mod render;
+mod exit;
+mod output;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -11,7 +12,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use crate::args::{Cli, Output};
+use crate::cli::Cli;
+use crate::exit::ExitStatus;
+use crate::output::Printer;
 
 fn init_logging(cli: &Cli) {
     let default = match (cli.quiet, cli.verbose) {
@@ -37,26 +40,27 @@ fn init_logging(cli: &Cli) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
+    let out = Printer {
+        format: cli.output,
+        quiet: cli.quiet,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            render::error(&anyhow::Error::new(e), None);
-            return ExitCode::from(1);
+            let err = anyhow::Error::new(e);
+            out.error(&err, ExitStatus::Failure.code());
+            return ExitStatus::Failure.into();
         }
     };
-    match runtime.block_on(commands::run(&cli)) {
-        Ok(code) => code,
+    match runtime.block_on(commands::run(&cli, out)) {
+        Ok(status) => status.into(),
         Err(err) => {
-            let core = err.downcast_ref::<wheelgate_core::Error>();
-            if cli.output == Output::Json {
-                render::json_error(&err, core);
-            }
-            render::error(&err, core.and_then(|e| e.hint()));
-            let code = core.map(|e| e.class().exit_code()).unwrap_or(1);
-            ExitCode::from(code)
+            let status = ExitStatus::of_error(&err);
+            out.error(&err, status.code());
+            status.into()
         }
     }
 }

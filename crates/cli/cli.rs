@@ -1,0 +1,178 @@
+//! The command line above the commands (clap derive): global options, the Pulp connection
+//! flags and the list of commands. Each command's own arguments live in its module under
+//! `commands/`. Doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands;
+use crate::exit::EXIT_CODES;
+use crate::output::Output;
+
+/// Publish Python wheels to versioned, customer-facing package indexes on Pulp.
+///
+/// CI uploads a build to a staging repository as one new immutable version; release
+/// engineers vet and promote it to the versioned production index; SREs roll back.
+#[derive(Debug, Parser)]
+#[command(name = "wheelgate", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// The catalog (default: ./wheelgate.toml).
+    #[arg(long, global = true, env = "WHEELGATE_CATALOG", value_name = "PATH")]
+    pub catalog: Option<PathBuf>,
+
+    /// Output format: text for people, json (one document on stdout) for programs.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+
+    /// More logging on stderr (-v: requests and tasks, -vv: everything).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on stderr; no progress.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub pulp: PulpArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Pulp connection options, under pulp-cli's names. Given before the command.
+/// Precedence: these flags > PULP_* environment > catalog [pulp] > pulp-cli's config file.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Pulp connection (before the command)")]
+pub struct PulpArgs {
+    /// Pulp API server, e.g. https://pulp.example.com.
+    #[arg(long, env = "PULP_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// API root, e.g. /pulp/ or /api/pulp/.
+    #[arg(long, env = "PULP_API_ROOT", value_name = "PATH")]
+    pub api_root: Option<String>,
+    /// Domain (servers with domains enabled).
+    #[arg(long, env = "PULP_DOMAIN")]
+    pub domain: Option<String>,
+    /// User name (HTTP basic).
+    #[arg(long, env = "PULP_USERNAME")]
+    pub username: Option<String>,
+    /// Password (prefer the PULP_PASSWORD environment variable).
+    #[arg(long, env = "PULP_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Client certificate (PEM) for mTLS.
+    #[arg(long, env = "PULP_CERT", value_name = "PATH")]
+    pub cert: Option<PathBuf>,
+    /// Client key (PEM), when not inside --cert.
+    #[arg(long, env = "PULP_KEY", value_name = "PATH")]
+    pub key: Option<PathBuf>,
+    /// Extra CA bundle (PEM) to trust.
+    #[arg(long, env = "PULP_CA_BUNDLE", value_name = "PATH")]
+    pub ca_bundle: Option<PathBuf>,
+    /// pulp-cli profile ([cli-PROFILE] in pulp-cli's config).
+    #[arg(long, env = "PULP_PROFILE")]
+    pub profile: Option<String>,
+    /// pulp-cli config file (default: ~/.config/pulp/cli.toml).
+    #[arg(long, env = "PULP_CLI_CONFIG", value_name = "PATH")]
+    pub pulp_cli_config: Option<PathBuf>,
+    /// Do not verify TLS certificates (testing only).
+    #[arg(long)]
+    pub no_verify_ssl: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or reconcile every Pulp object of a release (idempotent).
+    Init(commands::init::Args),
+    /// Upload a build to the staging index of a release + variant as one new version.
+    Upload(commands::upload::Args),
+    /// Show staging and production state of every variant of a release.
+    Status(commands::status::Args),
+    /// Projects and files added, removed and changed between two versions.
+    Diff(commands::diff::Args),
+    /// Check a staging version (tags, allowlist, dependency closure, metadata); record it on pass.
+    Vet(commands::vet::Args),
+    /// Point production at a vetted staging version (atomic, verified, recorded).
+    Promote(commands::promote::Args),
+    /// Switch production back to the version it served before (or to --to N).
+    Rollback(commands::rollback::Args),
+    /// Every vet, promote, rollback and prune of a release, read from Pulp.
+    History(commands::history::Args),
+    /// Delete staging versions nothing refers to (not served, vetted, in history or recent).
+    Prune(commands::prune::Args),
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn connection_flags_are_top_level_and_output_is_global() {
+        let cli = Cli::try_parse_from([
+            "wheelgate",
+            "--base-url",
+            "http://h",
+            "--cert",
+            "c.pem",
+            "status",
+            "--release",
+            "3.0",
+            "--output",
+            "json",
+        ])
+        .unwrap();
+        assert_eq!(cli.pulp.base_url.as_deref(), Some("http://h"));
+        assert_eq!(cli.output, Output::Json);
+        // Connection flags belong before the command (a subcommand may take its own --cert).
+        assert!(Cli::try_parse_from([
+            "wheelgate",
+            "status",
+            "--release",
+            "3.0",
+            "--base-url",
+            "x"
+        ])
+        .is_err());
+    }
+
+    #[test]
+    fn promote_needs_variants_or_all() {
+        assert!(Cli::try_parse_from(["wheelgate", "promote", "--release", "3.0"]).is_err());
+        assert!(Cli::try_parse_from([
+            "wheelgate",
+            "promote",
+            "--release",
+            "3.0",
+            "--all",
+            "--variant",
+            "a"
+        ])
+        .is_err());
+        let cli = Cli::try_parse_from([
+            "wheelgate",
+            "promote",
+            "--release",
+            "3.0",
+            "--variant",
+            "a",
+            "--variant",
+            "b",
+            "--version",
+            "4",
+        ])
+        .unwrap();
+        let Command::Promote(p) = cli.command else {
+            panic!()
+        };
+        assert_eq!(p.variants, vec!["a", "b"]);
+        assert_eq!(p.version, Some(4));
+    }
+}

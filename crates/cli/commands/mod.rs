@@ -1,0 +1,110 @@
+//! One module per command: its arguments, its call into the library, its rendering.
+//! This module holds what they share: the context (catalog, Pulp client, printer), the
+//! connection flags turned into settings, the ledger actor and confirmation prompts.
+
+pub mod diff;
+pub mod history;
+pub mod init;
+pub mod promote;
+pub mod prune;
+pub mod rollback;
+pub mod status;
+mod switch;
+pub mod upload;
+pub mod vet;
+
+use anyhow::Result;
+use pulp_client::{ConnectionSettings, PulpClient, Secret};
+use wheelgate_core::connection::{self, ConnectionArgs};
+use wheelgate_core::Catalog;
+
+use crate::cli::{Cli, Command};
+use crate::exit::ExitStatus;
+use crate::output::Printer;
+
+/// What every command gets.
+pub struct Ctx<'a> {
+    /// The catalog.
+    pub catalog: &'a Catalog,
+    /// The Pulp client (logged in on first use).
+    pub client: &'a PulpClient,
+    /// Output.
+    pub out: Printer,
+}
+
+impl Ctx<'_> {
+    /// Who is acting, for the ledger: `WHEELGATE_ACTOR`, else the Pulp user (or login) at this
+    /// host.
+    pub fn actor(&self) -> String {
+        let explicit = std::env::var("WHEELGATE_ACTOR").ok();
+        wheelgate_core::actor::actor(explicit.as_deref(), &self.client.config().auth)
+    }
+
+    /// Ask on a terminal; refuse (usage error, saying `what_it_does`) when there is none or
+    /// the output is JSON.
+    pub fn confirmed(&self, what_it_does: &str, question: &str) -> Result<bool> {
+        if !self.out.can_prompt() {
+            return Err(wheelgate_core::Error::Usage(format!(
+                "{what_it_does}: confirm with --yes (not on a terminal)"
+            ))
+            .into());
+        }
+        self.out.confirm(question)
+    }
+}
+
+fn connection_args(cli: &Cli) -> ConnectionArgs {
+    let p = &cli.pulp;
+    ConnectionArgs {
+        settings: ConnectionSettings {
+            base_url: p.base_url.clone(),
+            api_root: p.api_root.clone(),
+            domain: p.domain.clone(),
+            username: p.username.clone(),
+            password: p.password.clone().map(Secret::new),
+            cert: p.cert.clone(),
+            key: p.key.clone(),
+            ca_bundle: p.ca_bundle.clone(),
+            verify_ssl: p.no_verify_ssl.then_some(false),
+            ..Default::default()
+        },
+        profile: p.profile.clone(),
+        pulp_cli_config: p.pulp_cli_config.clone(),
+    }
+}
+
+fn load_catalog(cli: &Cli) -> Result<Catalog> {
+    let path = Catalog::locate(cli.catalog.as_deref()).map_err(wheelgate_core::Error::from)?;
+    Ok(Catalog::load(&path).map_err(wheelgate_core::Error::from)?)
+}
+
+/// Run the command.
+pub async fn run(cli: &Cli, out: Printer) -> Result<ExitStatus> {
+    let catalog = load_catalog(cli)?;
+    let client = connection::connect(&connection_args(cli), Some(&catalog))?;
+    let ctx = Ctx {
+        catalog: &catalog,
+        client: &client,
+        out,
+    };
+    let result = dispatch(&ctx, &cli.command).await;
+    // Close the session so it does not linger in Pulp's session table; never worth failing for.
+    if let Err(e) = client.logout().await {
+        tracing::debug!(error = %e, "could not end the Pulp session");
+    }
+    result
+}
+
+async fn dispatch(ctx: &Ctx<'_>, command: &Command) -> Result<ExitStatus> {
+    match command {
+        Command::Init(a) => init::run(ctx, a).await,
+        Command::Upload(a) => upload::run(ctx, a).await,
+        Command::Status(a) => status::run(ctx, a).await,
+        Command::Diff(a) => diff::run(ctx, a).await,
+        Command::Vet(a) => vet::run(ctx, a).await,
+        Command::Promote(a) => promote::run(ctx, a).await,
+        Command::Rollback(a) => rollback::run(ctx, a).await,
+        Command::History(a) => history::run(ctx, a).await,
+        Command::Prune(a) => prune::run(ctx, a).await,
+    }
+}

@@ -1,0 +1,76 @@
+//! `wheelgate vet`: check a staging version and record it on pass.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use wheelgate_core::vet::{self, VetReport};
+
+use super::Ctx;
+use crate::exit::ExitStatus;
+use crate::output::{self, Printer};
+
+/// `vet`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Release.
+    #[arg(long)]
+    pub release: String,
+    /// Variant.
+    #[arg(long)]
+    pub variant: String,
+    /// Staging version (default: the latest).
+    #[arg(long)]
+    pub version: Option<u64>,
+}
+
+/// Run `vet`; exit 3 when vetting fails.
+pub async fn run(ctx: &Ctx<'_>, a: &Args) -> Result<ExitStatus> {
+    let opts = vet::VetOptions {
+        release: a.release.clone(),
+        variant: a.variant.clone(),
+        version: a.version,
+        actor: ctx.actor(),
+        wait: Default::default(),
+    };
+    let report = vet::vet(ctx.client, ctx.catalog, &opts)
+        .await
+        .with_context(|| format!("vet of {} {} failed", a.release, a.variant))?;
+    render(&ctx.out, &report)?;
+    Ok(if report.passed {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Refused
+    })
+}
+
+fn render(out: &Printer, r: &VetReport) -> Result<()> {
+    if out.is_json() {
+        return out.json(r);
+    }
+    let mut o = out.stdout();
+    if r.passed {
+        writeln!(
+            o,
+            "{} version {} passed vetting ({} files, digest {}); recorded in the ledger",
+            r.repository,
+            r.version,
+            r.files,
+            &r.digest[..12.min(r.digest.len())]
+        )?;
+    } else {
+        writeln!(
+            o,
+            "{} version {} FAILED vetting ({}); nothing recorded:",
+            r.repository,
+            r.version,
+            output::plural(r.findings.len(), "finding")
+        )?;
+        for f in &r.findings {
+            writeln!(o, "  [{}] {}: {}", f.check, f.filename, f.message)?;
+        }
+    }
+    for w in &r.warnings {
+        writeln!(o, "  warning: {w}")?;
+    }
+    Ok(())
+}

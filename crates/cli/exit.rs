@@ -1,0 +1,80 @@
+//! Exit codes, in one place: what each means (also the help text's table) and how an error
+//! maps to one.
+
+use std::process::ExitCode;
+
+/// The exit-code table shown under `wheelgate --help`.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  operation failed (server, network, task)
+  2  usage error or invalid input (nothing was changed)
+  3  refused by policy";
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: success.
+    Success,
+    /// 1: the operation failed (server, network, task).
+    Failure,
+    /// 2: usage error or invalid input, or the user declined; nothing was changed.
+    Usage,
+    /// 3: refused by policy (e.g. vetting failed).
+    Refused,
+}
+
+impl ExitStatus {
+    /// The numeric code.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Success => 0,
+            Self::Failure => 1,
+            Self::Usage => 2,
+            Self::Refused => 3,
+        }
+    }
+
+    /// The status an error ends the command with.
+    pub fn of_error(err: &anyhow::Error) -> Self {
+        match err
+            .downcast_ref::<wheelgate_core::Error>()
+            .map(|e| e.class())
+        {
+            Some(wheelgate_core::ErrorClass::Invalid) => Self::Usage,
+            Some(wheelgate_core::ErrorClass::Refused) => Self::Refused,
+            Some(wheelgate_core::ErrorClass::Failed) | None => Self::Failure,
+        }
+    }
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(s: ExitStatus) -> Self {
+        ExitCode::from(s.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_help_table_lists_every_status() {
+        for s in [
+            ExitStatus::Success,
+            ExitStatus::Failure,
+            ExitStatus::Usage,
+            ExitStatus::Refused,
+        ] {
+            assert!(EXIT_CODES.contains(&format!("  {}  ", s.code())), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn errors_map_by_class() {
+        let usage = anyhow::Error::new(wheelgate_core::Error::Usage("x".into()));
+        assert_eq!(ExitStatus::of_error(&usage), ExitStatus::Usage);
+        let other = anyhow::anyhow!("boom");
+        assert_eq!(ExitStatus::of_error(&other), ExitStatus::Failure);
+    }
+}
