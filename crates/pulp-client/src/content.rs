@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::client::{ApiRequest, PulpClient};
+use crate::client::PulpClient;
 use crate::error::{ClientError, Result};
 use crate::hrefs::{ArtifactHref, PackageHref, RepositoryVersionHref, TaskHref, UploadHref};
 use crate::uploads::ByteProgress;
+use crate::ApiRequest;
 
 const PACKAGES: &str = "content/python/packages/";
 
@@ -141,10 +142,7 @@ impl PulpClient {
     }
 
     /// One page of packages (with the total `count`).
-    pub async fn packages_page(
-        &self,
-        query: &PackageQuery,
-    ) -> Result<crate::client::Page<Package>> {
+    pub async fn packages_page(&self, query: &PackageQuery) -> Result<crate::Page<Package>> {
         let req = self.packages_request(query).await?;
         self.request_json(req).await
     }
@@ -247,7 +245,7 @@ impl PulpClient {
         let method = Method::POST;
         let span = tracing::debug_span!("pulp", %method, %url, file = %filename);
         // Same bytes give the same unit: safe to retry.
-        self.with_retry(crate::client::Idempotency::Idempotent, &method, || async {
+        self.with_retry(crate::Idempotency::Idempotent, &method, || async {
             let file = tokio::fs::File::open(path)
                 .await
                 .map_err(|source| ClientError::Io {
@@ -285,7 +283,7 @@ impl PulpClient {
     pub async fn artifact_by_sha256(&self, sha256: &str) -> Result<Option<Artifact>> {
         let req = ApiRequest::new(Method::GET, self.api_url("artifacts/").await?)
             .query(&[("sha256", sha256), ("limit", "1")]);
-        let page: crate::client::Page<Artifact> = self.request_json(req).await?;
+        let page: crate::Page<Artifact> = self.request_json(req).await?;
         Ok(page.results.into_iter().next())
     }
 }

@@ -6,13 +6,14 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::client::{ApiRequest, Change, PulpClient};
+use crate::client::{Change, PulpClient};
 use crate::error::{ClientError, Result};
 use crate::hrefs::{
     ContentGuardHref, DistributionHref, PublicationHref, RemoteHref, RepositoryHref,
     RepositoryVersionHref,
 };
 use crate::tasks::WaitOptions;
+use crate::ApiRequest;
 
 const DISTS: &str = "distributions/python/pypi/";
 
@@ -135,9 +136,7 @@ impl PulpClient {
         let req = ApiRequest::new(Method::POST, self.api_url(DISTS).await?).json(&new.body())?;
         let task = self.run_task(req, wait).await?;
         let href = task
-            .created()
-            .find(|h| h.contains("/distributions/"))
-            .map(DistributionHref::new)
+            .created_distribution()
             .ok_or_else(|| ClientError::NoTask {
                 method: Method::POST,
                 url: task.pulp_href.to_string(),
@@ -154,7 +153,7 @@ impl PulpClient {
     /// Find a distribution by exact name.
     pub async fn distribution_by_name(&self, name: &str) -> Result<Option<Distribution>> {
         let req = ApiRequest::new(Method::GET, self.api_url(DISTS).await?).query(&[("name", name)]);
-        let page: crate::client::Page<Distribution> = self.request_json(req).await?;
+        let page: crate::Page<Distribution> = self.request_json(req).await?;
         Ok(page.results.into_iter().find(|d| d.name == name))
     }
 
@@ -162,7 +161,7 @@ impl PulpClient {
     pub async fn distribution_by_base_path(&self, base_path: &str) -> Result<Option<Distribution>> {
         let req = ApiRequest::new(Method::GET, self.api_url(DISTS).await?)
             .query(&[("base_path", base_path)]);
-        let page: crate::client::Page<Distribution> = self.request_json(req).await?;
+        let page: crate::Page<Distribution> = self.request_json(req).await?;
         Ok(page.results.into_iter().find(|d| d.base_path == base_path))
     }
 
@@ -240,7 +239,7 @@ mod tests {
         );
         assert_eq!(
             req.body,
-            crate::client::RequestBody::Json(json!({
+            crate::RequestBody::Json(json!({
                 "repository_version": "/pulp/api/v3/repositories/python/python/2/versions/3/",
                 "repository": null,
                 "publication": null,

@@ -4,9 +4,10 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::client::{ApiRequest, PulpClient};
+use crate::client::PulpClient;
 use crate::error::{ClientError, Result};
 use crate::hrefs::DomainHref;
+use crate::ApiRequest;
 
 /// A domain.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -45,7 +46,7 @@ impl PulpClient {
     /// Find a domain by name.
     pub async fn domain_by_name(&self, name: &str) -> Result<Option<Domain>> {
         let req = ApiRequest::new(Method::GET, self.domains_url()?).query(&[("name", name)]);
-        let page: crate::client::Page<Domain> = self.request_json(req).await?;
+        let page: crate::Page<Domain> = self.request_json(req).await?;
         Ok(page.results.into_iter().find(|d| d.name == name))
     }
 }

@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::hrefs::TaskHref;
-use crate::tasks::TaskState;
+use crate::task_state::TaskState;
 
 /// The body of an error response from Pulp, kept both raw and decoded.
 #[derive(Debug, Clone, Default)]

@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::Instrument;
 
-use crate::client::{ApiRequest, Idempotency, PulpClient};
+use crate::client::PulpClient;
 use crate::error::Result;
 use crate::hrefs::{RepositoryHref, RepositoryVersionHref};
 use crate::tasks::{Task, WaitOptions};
+use crate::{ApiRequest, Idempotency};
 
 const FILE_REPOS: &str = "repositories/file/file/";
 const FILES: &str = "content/file/files/";
@@ -74,7 +75,7 @@ impl PulpClient {
     pub async fn file_repository_by_name(&self, name: &str) -> Result<Option<FileRepository>> {
         let req =
             ApiRequest::new(Method::GET, self.api_url(FILE_REPOS).await?).query(&[("name", name)]);
-        let page: crate::client::Page<FileRepository> = self.request_json(req).await?;
+        let page: crate::Page<FileRepository> = self.request_json(req).await?;
         Ok(page.results.into_iter().find(|r| r.name == name))
     }
 
@@ -110,12 +111,9 @@ impl PulpClient {
             })
             .instrument(span)
             .await?;
-        let op: crate::client::AsyncOperation = Self::decode(&method, &url, &resp.body)?;
+        let op: crate::AsyncOperation = Self::decode(&method, &url, &resp.body)?;
         let task = self.wait_task(&op.task, wait).await?;
-        let version = task
-            .created()
-            .find(|h| h.contains("/versions/"))
-            .map(RepositoryVersionHref::new);
+        let version = task.created_version();
         Ok(AddedFile { task, version })
     }
 

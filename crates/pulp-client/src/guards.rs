@@ -4,9 +4,10 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::client::{ApiRequest, PulpClient};
+use crate::client::PulpClient;
 use crate::error::Result;
 use crate::hrefs::ContentGuardHref;
+use crate::ApiRequest;
 
 /// The kinds of guard wheelgate uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +79,7 @@ impl PulpClient {
     pub async fn guard_by_name(&self, kind: GuardKind, name: &str) -> Result<Option<ContentGuard>> {
         let req =
             ApiRequest::new(Method::GET, self.api_url(kind.path()).await?).query(&[("name", name)]);
-        let page: crate::client::Page<ContentGuard> = self.request_json(req).await?;
+        let page: crate::Page<ContentGuard> = self.request_json(req).await?;
         Ok(page.results.into_iter().find(|g| g.name == name))
     }
 

@@ -114,6 +114,66 @@ impl RepositoryHref {
     }
 }
 
+/// What an href returned by Pulp points at, read from its path after `api/v3/` (in both
+/// layouts, with or without a domain). Used instead of matching hrefs by substring, e.g. to
+/// pick the new repository version out of a task's `created_resources`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    /// `repositories/<plugin>/<type>/<id>/versions/<n>/`.
+    RepositoryVersion(RepositoryVersionHref),
+    /// `repositories/<plugin>/<type>/<id>/`.
+    Repository(RepositoryHref),
+    /// `content/python/packages/<id>/`.
+    Package(PackageHref),
+    /// `distributions/<plugin>/<type>/<id>/`.
+    Distribution(DistributionHref),
+    /// `publications/<plugin>/<type>/<id>/`.
+    Publication(PublicationHref),
+    /// `contentguards/<plugin>/<type>/<id>/`.
+    ContentGuard(ContentGuardHref),
+    /// `remotes/<plugin>/<type>/<id>/`.
+    Remote(RemoteHref),
+    /// `tasks/<id>/`.
+    Task(TaskHref),
+    /// `uploads/<id>/`.
+    Upload(UploadHref),
+    /// `artifacts/<id>/`.
+    Artifact(ArtifactHref),
+    /// `domains/<id>/`.
+    Domain(DomainHref),
+    /// Anything else (other content types, resources this client does not model), kept as is.
+    Other(String),
+}
+
+impl Resource {
+    /// Sort an href by what it points at.
+    pub fn parse(href: &str) -> Self {
+        let owned = || href.to_owned();
+        let Some(at) = href.find("/api/v3/") else {
+            return Self::Other(owned());
+        };
+        let rest = &href[at + "/api/v3/".len()..];
+        let rest = rest.split(['?', '#']).next().unwrap_or_default();
+        let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+        match parts.as_slice() {
+            ["repositories", _, _, _, "versions", n] if n.parse::<u64>().is_ok() => {
+                Self::RepositoryVersion(RepositoryVersionHref::new(owned()))
+            }
+            ["repositories", _, _, _] => Self::Repository(RepositoryHref::new(owned())),
+            ["content", "python", "packages", _] => Self::Package(PackageHref::new(owned())),
+            ["distributions", _, _, _] => Self::Distribution(DistributionHref::new(owned())),
+            ["publications", _, _, _] => Self::Publication(PublicationHref::new(owned())),
+            ["contentguards", _, _, _] => Self::ContentGuard(ContentGuardHref::new(owned())),
+            ["remotes", _, _, _] => Self::Remote(RemoteHref::new(owned())),
+            ["tasks", _] => Self::Task(TaskHref::new(owned())),
+            ["uploads", _] => Self::Upload(UploadHref::new(owned())),
+            ["artifacts", _] => Self::Artifact(ArtifactHref::new(owned())),
+            ["domains", _] => Self::Domain(DomainHref::new(owned())),
+            _ => Self::Other(owned()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +206,49 @@ mod tests {
             serde_json::to_string(&h).unwrap(),
             r#""/pulp/api/v3/tasks/1/""#
         );
+    }
+
+    #[test]
+    fn resources_are_sorted_by_path_in_both_layouts() {
+        let plain = "/pulp/api/v3/";
+        let hosted = "/api/pulp/my-domain/api/v3/";
+        for root in [plain, hosted] {
+            let r = |rest: &str| Resource::parse(&format!("{root}{rest}"));
+            assert!(matches!(
+                r("repositories/python/python/0190-ab/versions/3/"),
+                Resource::RepositoryVersion(v) if v.number() == Some(3)
+            ));
+            assert!(matches!(
+                r("repositories/file/file/0190-ab/versions/0/"),
+                Resource::RepositoryVersion(_)
+            ));
+            assert!(matches!(
+                r("repositories/python/python/0190-ab/"),
+                Resource::Repository(_)
+            ));
+            assert!(matches!(
+                r("content/python/packages/0190-cd/"),
+                Resource::Package(_)
+            ));
+            assert!(matches!(
+                r("distributions/python/pypi/0190-ef/"),
+                Resource::Distribution(_)
+            ));
+            assert!(matches!(r("tasks/0190-aa/"), Resource::Task(_)));
+            assert!(matches!(
+                r("content/file/files/0190-cd/"),
+                Resource::Other(_)
+            ));
+            // A version's content list is not a version.
+            assert!(matches!(
+                r("repositories/python/python/0190-ab/versions/3/content/"),
+                Resource::Other(_)
+            ));
+        }
+        assert!(matches!(
+            Resource::parse("http://h:1/pulp/api/v3/uploads/1/"),
+            Resource::Upload(_)
+        ));
+        assert!(matches!(Resource::parse("/not/pulp/"), Resource::Other(_)));
     }
 }

@@ -3,8 +3,9 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::client::{ApiRequest, PulpClient};
+use crate::client::PulpClient;
 use crate::error::{ClientError, Result};
+use crate::ApiRequest;
 
 impl PulpClient {
     /// Set one label on an object (repository or distribution href). Synchronous and atomic.

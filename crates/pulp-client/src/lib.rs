@@ -29,16 +29,14 @@ pub mod hrefs;
 mod labels;
 mod remotes;
 mod repositories;
-mod session;
 pub mod simple;
 mod status;
+mod task_state;
 pub mod tasks;
+mod transport;
 mod uploads;
 
-pub use client::{
-    classify_status, classify_transport, ApiRequest, ApiResponse, AttemptError, Change,
-    Idempotency, Page, PulpClient, RequestBody, RetryDecision, TransportFailure,
-};
+pub use client::{AsyncOperation, Change, PulpClient};
 pub use config::{Auth, ClientConfig, ConnectionSettings, PulpCliConfig, RetryConfig, Secret};
 pub use content::{Artifact, Package, PackageQuery};
 pub use distributions::{Distribution, NewDistribution, Serves};
@@ -52,7 +50,12 @@ pub use repositories::{
     ContentCount, ContentSummary, Modify, ModifyOutcome, Repository, RepositoryFields,
     RepositoryVersion,
 };
-pub use session::SessionMode;
 pub use status::{ComponentVersion, Status};
 pub use tasks::{Task, TaskQuery, TaskState, WaitOptions};
+pub use transport::page::Page;
+pub use transport::request::{ApiRequest, ApiResponse, Idempotency, RequestBody};
+pub use transport::retry::{
+    classify_status, classify_transport, AttemptError, RetryDecision, TransportFailure,
+};
+pub use transport::session::SessionMode;
 pub use uploads::{ByteProgress, ChunkedOptions, ChunkedUpload, NoProgress, Upload};

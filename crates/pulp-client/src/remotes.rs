@@ -4,10 +4,11 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::client::{ApiRequest, PulpClient};
+use crate::client::PulpClient;
 use crate::error::Result;
 use crate::hrefs::RemoteHref;
 use crate::tasks::WaitOptions;
+use crate::ApiRequest;
 
 const REMOTES: &str = "remotes/python/python/";
 
@@ -54,7 +55,7 @@ impl PulpClient {
     pub async fn remote_by_name(&self, name: &str) -> Result<Option<Remote>> {
         let req =
             ApiRequest::new(Method::GET, self.api_url(REMOTES).await?).query(&[("name", name)]);
-        let page: crate::client::Page<Remote> = self.request_json(req).await?;
+        let page: crate::Page<Remote> = self.request_json(req).await?;
         Ok(page.results.into_iter().find(|r| r.name == name))
     }
 

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::client::{ApiRequest, PulpClient};
+use crate::client::PulpClient;
 use crate::error::{ClientError, Result};
 use crate::hrefs::{PackageHref, RemoteHref, RepositoryHref, RepositoryVersionHref, TaskHref};
 use crate::tasks::{Task, WaitOptions};
+use crate::ApiRequest;
 
 const REPOS: &str = "repositories/python/python/";
 
@@ -162,7 +163,7 @@ impl PulpClient {
     /// Find a repository by exact name.
     pub async fn repository_by_name(&self, name: &str) -> Result<Option<Repository>> {
         let req = ApiRequest::new(Method::GET, self.api_url(REPOS).await?).query(&[("name", name)]);
-        let page: crate::client::Page<Repository> = self.request_json(req).await?;
+        let page: crate::Page<Repository> = self.request_json(req).await?;
         Ok(page.results.into_iter().find(|r| r.name == name))
     }
 
@@ -211,10 +212,7 @@ impl PulpClient {
     ) -> Result<ModifyOutcome> {
         let task = self.start_modify(repo, modify).await?;
         let task = self.wait_task(&task, wait).await?;
-        let new_version = task
-            .created()
-            .find(|h| h.contains("/versions/"))
-            .map(RepositoryVersionHref::new);
+        let new_version = task.created_version();
         Ok(ModifyOutcome { task, new_version })
     }
 

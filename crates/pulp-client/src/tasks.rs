@@ -1,6 +1,5 @@
 //! Tasks: Pulp's long-running operations, and waiting on them.
 
-use std::fmt;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
@@ -8,86 +7,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::client::{ApiRequest, PulpClient};
+use crate::client::{Change, PulpClient};
 use crate::error::{Result, TaskError};
-use crate::hrefs::TaskHref;
-
-/// A task's state. Unknown states from newer servers are kept as text.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum TaskState {
-    /// Queued.
-    Waiting,
-    /// Skipped.
-    Skipped,
-    /// Running.
-    Running,
-    /// Finished successfully.
-    Completed,
-    /// Finished with an error.
-    Failed,
-    /// Canceled.
-    Canceled,
-    /// Being canceled.
-    Canceling,
-    /// A state this client does not know.
-    Unknown(String),
-}
-
-impl TaskState {
-    /// Whether the task will not change state again.
-    pub fn is_final(&self) -> bool {
-        matches!(
-            self,
-            Self::Completed | Self::Failed | Self::Canceled | Self::Skipped
-        )
-    }
-
-    fn as_str(&self) -> &str {
-        match self {
-            Self::Waiting => "waiting",
-            Self::Skipped => "skipped",
-            Self::Running => "running",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-            Self::Canceled => "canceled",
-            Self::Canceling => "canceling",
-            Self::Unknown(s) => s,
-        }
-    }
-}
-
-impl fmt::Display for TaskState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl From<String> for TaskState {
-    fn from(s: String) -> Self {
-        match s.as_str() {
-            "waiting" => Self::Waiting,
-            "skipped" => Self::Skipped,
-            "running" => Self::Running,
-            "completed" => Self::Completed,
-            "failed" => Self::Failed,
-            "canceled" => Self::Canceled,
-            "canceling" => Self::Canceling,
-            _ => Self::Unknown(s),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for TaskState {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        Ok(String::deserialize(d)?.into())
-    }
-}
-
-impl Serialize for TaskState {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
+use crate::hrefs::{DistributionHref, PackageHref, RepositoryVersionHref, Resource, TaskHref};
+pub use crate::task_state::TaskState;
+use crate::transport::request::ApiRequest;
 
 /// A Pulp task.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -123,6 +47,35 @@ impl Task {
     /// The created resources, without the nulls Pulp sometimes reports.
     pub fn created(&self) -> impl Iterator<Item = &str> {
         self.created_resources.iter().flatten().map(String::as_str)
+    }
+
+    /// The created resources, sorted by kind.
+    pub fn created_resources(&self) -> impl Iterator<Item = Resource> + '_ {
+        self.created().map(Resource::parse)
+    }
+
+    /// The repository version the task created, if any.
+    pub fn created_version(&self) -> Option<RepositoryVersionHref> {
+        self.created_resources().find_map(|r| match r {
+            Resource::RepositoryVersion(v) => Some(v),
+            _ => None,
+        })
+    }
+
+    /// The python package the task created (or found already present), if any.
+    pub fn created_package(&self) -> Option<PackageHref> {
+        self.created_resources().find_map(|r| match r {
+            Resource::Package(p) => Some(p),
+            _ => None,
+        })
+    }
+
+    /// The distribution the task created, if any.
+    pub fn created_distribution(&self) -> Option<DistributionHref> {
+        self.created_resources().find_map(|r| match r {
+            Resource::Distribution(d) => Some(d),
+            _ => None,
+        })
     }
 
     /// Turn a final non-completed task into its error.
@@ -203,6 +156,15 @@ pub struct TaskQuery {
 }
 
 impl PulpClient {
+    /// Send a change (PATCH/DELETE/...) and, when Pulp answers with a task, wait for it.
+    pub async fn apply_change(&self, req: ApiRequest, wait: &WaitOptions) -> Result<Change> {
+        let (change, _) = self.request_change(req).await?;
+        if let Change::Task(t) = &change {
+            self.wait_task(t, wait).await?;
+        }
+        Ok(change)
+    }
+
     /// Get a task.
     pub async fn task(&self, href: &TaskHref) -> Result<Task> {
         self.get_json(self.href_url(href.as_str())?).await
@@ -275,7 +237,7 @@ impl PulpClient {
         pairs.push(("limit", query.limit.unwrap_or(100).to_string()));
         let url = self.api_url("tasks/").await?;
         let req = ApiRequest::new(Method::GET, url).query(&pairs);
-        let page: crate::client::Page<Task> = self.request_json(req).await?;
+        let page: crate::Page<Task> = self.request_json(req).await?;
         Ok(page.results)
     }
 

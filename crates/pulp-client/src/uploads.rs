@@ -11,9 +11,10 @@ use tokio::io::AsyncReadExt;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::client::{ApiRequest, Idempotency, PulpClient};
+use crate::client::PulpClient;
 use crate::error::{ClientError, Result, UploadError};
 use crate::hrefs::UploadHref;
+use crate::{ApiRequest, Idempotency};
 
 /// An upload as Pulp reports it.
 #[derive(Debug, Clone, Deserialize, Serialize)]

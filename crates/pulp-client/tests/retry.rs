@@ -69,6 +69,7 @@ fn client(url: &str) -> PulpClient {
         initial_interval: Duration::from_millis(5),
         max_interval: Duration::from_millis(20),
         max_elapsed: Duration::from_secs(3),
+        unreachable_max_elapsed: Duration::from_millis(200),
     };
     PulpClient::new(cfg).unwrap()
 }
@@ -189,6 +190,25 @@ async fn connection_refused_is_retried_then_reported() {
         err.to_string().contains(&format!("127.0.0.1:{port}")),
         "{err}"
     );
+}
+
+/// Issue 9: with Pulp stopped, the first request fails within a few seconds (it used to retry
+/// for a minute), with the defaults a command uses.
+#[tokio::test]
+async fn connection_refused_fails_within_seconds_by_default() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut cfg = ClientConfig::new(url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap());
+    cfg.domains_enabled = Some(false);
+    let start = std::time::Instant::now();
+    let err = PulpClient::new(cfg).unwrap().status().await.unwrap_err();
+    let took = start.elapsed();
+    assert!(matches!(err, ClientError::Transport { .. }), "{err:?}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    // It did retry a little: a restarting server gets a moment.
+    assert!(took >= Duration::from_millis(500), "took {took:?}");
 }
 
 /// A stub that records request heads and answers a token endpoint and the status endpoint.

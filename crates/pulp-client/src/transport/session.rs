@@ -18,12 +18,16 @@
 //! by a cookie store.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use reqwest::header::{HeaderMap, HeaderValue, COOKIE, ORIGIN, SET_COOKIE};
 use reqwest::Method;
 use tokio::sync::OnceCell;
+use tracing::Instrument;
 
+use super::Transport;
 use crate::config::Secret;
+use crate::error::Result;
 
 /// The header Django reads the CSRF token from.
 pub(crate) const CSRF_HEADER: &str = "X-CSRFToken";
@@ -163,6 +167,80 @@ impl SessionState {
         } else {
             self.rejected.store(true, Ordering::Relaxed);
         }
+    }
+}
+
+impl Transport {
+    /// `POST login/` with the password; `None` (and basic auth from then on) if that fails.
+    pub(super) async fn login(&self) -> Option<Session> {
+        let url = match self.api_url("login/").await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::debug!(error = %e, "no session login: API base unknown");
+                return None;
+            }
+        };
+        let span =
+            tracing::debug_span!("pulp", method = "POST", url = %url, purpose = "session login");
+        async {
+            let start = Instant::now();
+            let builder = self
+                .authorize_direct(self.http.post(url.clone()))
+                .await
+                .ok()?;
+            let elapsed = |start: Instant| start.elapsed().as_millis() as u64;
+            match builder.send().await {
+                Ok(resp) if resp.status().is_success() => {
+                    let session = Session::from_login_headers(resp.headers());
+                    tracing::debug!(
+                        status = resp.status().as_u16(),
+                        elapsed_ms = elapsed(start),
+                        session = session.is_some(),
+                        "done"
+                    );
+                    session
+                }
+                Ok(resp) => {
+                    tracing::debug!(
+                        status = resp.status().as_u16(),
+                        elapsed_ms = elapsed(start),
+                        "no session; using basic auth on every request"
+                    );
+                    None
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "no session; using basic auth on every request");
+                    None
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Which requests are currently authenticated by a session (after a successful login).
+    pub(crate) fn session_mode(&self) -> SessionMode {
+        self.session.mode()
+    }
+
+    /// End the session, if one was opened (`DELETE login/`), so it does not linger in Pulp's
+    /// session table. Later requests use basic auth again. Does nothing without a session.
+    pub(crate) async fn logout(&self) -> Result<()> {
+        let Some(session) = self.session.end() else {
+            return Ok(());
+        };
+        let method = Method::DELETE;
+        let url = self.api_url("login/").await?;
+        let Some(headers) = session.headers(&method, &self.origin()) else {
+            return Ok(());
+        };
+        let span = tracing::debug_span!("pulp", %method, %url, purpose = "session logout");
+        let builder = self.http.delete(url.clone()).headers(headers);
+        self.execute(builder, &method, &url)
+            .instrument(span)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.error)
     }
 }
 
