@@ -1,0 +1,491 @@
+//! TLS settings for a `reqwest` client: client identity, extra trusted roots, verification.
+//!
+//! Files are read and checked here, before reqwest sees them, so a bad file is reported with its
+//! path and what is wrong with it instead of reqwest's bare "builder error".
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+/// How to authenticate to, and whom to trust on, the other end of a TLS connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// PEM file with the client certificate (and its chain); it may also hold the private key.
+    pub client_cert: Option<PathBuf>,
+    /// PEM file with the client's private key, when it is not in `client_cert`.
+    pub client_key: Option<PathBuf>,
+    /// PEM file of CA certificates to trust in addition to the built-in roots.
+    pub ca_bundle: Option<PathBuf>,
+    /// Verify the server's certificate (turn off only for tests).
+    pub verify: bool,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        Self {
+            client_cert: None,
+            client_key: None,
+            ca_bundle: None,
+            verify: true,
+        }
+    }
+}
+
+/// Which file a [`TlsConfigError`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsFile {
+    /// The client certificate.
+    ClientCert,
+    /// The client's private key.
+    ClientKey,
+    /// The CA bundle.
+    CaBundle,
+}
+
+impl fmt::Display for TlsFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::ClientCert => "client certificate",
+            Self::ClientKey => "client key",
+            Self::CaBundle => "CA bundle",
+        })
+    }
+}
+
+/// A TLS file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsConfigError {
+    /// The file could not be read.
+    #[error("cannot read the {what} {}", path.display())]
+    Read {
+        /// Which file.
+        what: TlsFile,
+        /// Its path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid PEM.
+    #[error("the {what} {} is not valid PEM", path.display())]
+    Pem {
+        /// Which file.
+        what: TlsFile,
+        /// Its path.
+        path: PathBuf,
+        /// What the PEM parser said.
+        #[source]
+        source: rustls::pki_types::pem::Error,
+    },
+    /// No `CERTIFICATE` block where one is needed.
+    #[error("the {what} {} holds no PEM certificate", path.display())]
+    NoCertificate {
+        /// Which file.
+        what: TlsFile,
+        /// Its path.
+        path: PathBuf,
+    },
+    /// A client certificate without any private key.
+    #[error(
+        "the client certificate {} holds no private key: put the key in the same PEM file or give the key file as well",
+        path.display()
+    )]
+    NoKey {
+        /// The certificate file.
+        path: PathBuf,
+    },
+    /// A key file without a certificate.
+    #[error("a client key ({}) was given without a client certificate", path.display())]
+    KeyWithoutCert {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// The key was given twice: in the certificate file and as a key file.
+    #[error(
+        "both the client certificate {} and the client key {} hold a private key: give the key once",
+        cert.display(),
+        key.display()
+    )]
+    KeyTwice {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+    },
+    /// An X.509 v1 certificate, which rustls refuses (`UnsupportedCertVersion`).
+    #[error(
+        "{}: X.509 v1 certificate: rustls needs an X.509 v3 certificate (make it with `openssl x509 -req ... -extfile` giving e.g. basicConstraints/extendedKeyUsage)",
+        path.display()
+    )]
+    V1Certificate {
+        /// The certificate file.
+        path: PathBuf,
+    },
+    /// The certificate's DER is not an X.509 certificate.
+    #[error("{}: the certificate is not a well-formed X.509 certificate", path.display())]
+    MalformedCertificate {
+        /// The certificate file.
+        path: PathBuf,
+    },
+    /// The private key does not belong to the certificate.
+    #[error(
+        "the private key in {} does not belong to the certificate in {}",
+        key.display(),
+        cert.display()
+    )]
+    KeyMismatch {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The file the key came from.
+        key: PathBuf,
+    },
+    /// The private key cannot be used (unsupported type, malformed).
+    #[error("the private key in {} cannot be used", path.display())]
+    UnusableKey {
+        /// The file the key came from.
+        path: PathBuf,
+        /// What rustls said.
+        #[source]
+        source: rustls::Error,
+    },
+    /// reqwest refused the identity.
+    #[error("the client certificate and key from {} were refused", path.display())]
+    Identity {
+        /// The certificate file.
+        path: PathBuf,
+        /// What reqwest said.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// reqwest refused the CA bundle.
+    #[error("the CA bundle {} cannot be used", path.display())]
+    CaBundle {
+        /// The bundle.
+        path: PathBuf,
+        /// What reqwest said.
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+/// `reqwest`'s `build()` failed; the source chain says why.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the HTTP client")]
+pub struct ClientBuildError {
+    /// reqwest's error (its own message is just "builder error"; its sources say more).
+    #[source]
+    pub source: reqwest::Error,
+}
+
+fn read(what: TlsFile, path: &Path) -> Result<Vec<u8>, TlsConfigError> {
+    std::fs::read(path).map_err(|source| TlsConfigError::Read {
+        what,
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn certs_in(
+    what: TlsFile,
+    path: &Path,
+    pem: &[u8],
+) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| TlsConfigError::Pem {
+            what,
+            path: path.to_owned(),
+            source,
+        })?;
+    if certs.is_empty() {
+        return Err(TlsConfigError::NoCertificate {
+            what,
+            path: path.to_owned(),
+        });
+    }
+    Ok(certs)
+}
+
+fn key_in(
+    what: TlsFile,
+    path: &Path,
+    pem: &[u8],
+) -> Result<Option<PrivateKeyDer<'static>>, TlsConfigError> {
+    match PrivateKeyDer::from_pem_slice(pem) {
+        Ok(k) => Ok(Some(k)),
+        Err(rustls::pki_types::pem::Error::NoItemsFound) => Ok(None),
+        Err(source) => Err(TlsConfigError::Pem {
+            what,
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// One DER header at `pos`: (tag, start of contents, length of contents).
+fn der_header(buf: &[u8], pos: usize) -> Option<(u8, usize, usize)> {
+    let tag = *buf.get(pos)?;
+    let first = *buf.get(pos.checked_add(1)?)?;
+    let (len, start) = if first < 0x80 {
+        (usize::from(first), pos + 2)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | usize::from(*buf.get(pos + 2 + i)?);
+        }
+        (len, pos + 2 + n)
+    };
+    if start.checked_add(len)? > buf.len() {
+        return None;
+    }
+    Some((tag, start, len))
+}
+
+/// The X.509 version (1, 2 or 3) of a DER certificate, or `None` if it is not one.
+///
+/// `Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { version [0] EXPLICIT INTEGER DEFAULT v1, ... } ... }`
+pub fn x509_version(der: &[u8]) -> Option<u8> {
+    let (tag, cert, _) = der_header(der, 0)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (tag, tbs, _) = der_header(der, cert)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (tag, explicit, _) = der_header(der, tbs)?;
+    if tag != 0xa0 {
+        // No version field: the default, v1 (the next field is the serial number, an INTEGER).
+        return (tag == 0x02).then_some(1);
+    }
+    let (tag, int, len) = der_header(der, explicit)?;
+    if tag != 0x02 || len != 1 {
+        return None;
+    }
+    der.get(int)?.checked_add(1)
+}
+
+impl TlsSettings {
+    /// Whether a client certificate is configured.
+    pub fn has_client_cert(&self) -> bool {
+        self.client_cert.is_some()
+    }
+
+    /// Read and check the client identity: a PEM with certificate and key, or a certificate
+    /// file plus a key file. `Ok(None)` when no client certificate is configured.
+    pub fn identity(&self) -> Result<Option<reqwest::Identity>, TlsConfigError> {
+        let Some(cert_path) = &self.client_cert else {
+            return match &self.client_key {
+                Some(key) => Err(TlsConfigError::KeyWithoutCert { path: key.clone() }),
+                None => Ok(None),
+            };
+        };
+        let cert_pem = read(TlsFile::ClientCert, cert_path)?;
+        let certs = certs_in(TlsFile::ClientCert, cert_path, &cert_pem)?;
+        match certs.first().and_then(|c| x509_version(c.as_ref())) {
+            None => {
+                return Err(TlsConfigError::MalformedCertificate {
+                    path: cert_path.clone(),
+                })
+            }
+            Some(1) => {
+                return Err(TlsConfigError::V1Certificate {
+                    path: cert_path.clone(),
+                })
+            }
+            Some(_) => {}
+        }
+        let key_in_cert = key_in(TlsFile::ClientCert, cert_path, &cert_pem)?;
+        let (key, key_path, mut pem) = match &self.client_key {
+            Some(key_path) => {
+                if key_in_cert.is_some() {
+                    return Err(TlsConfigError::KeyTwice {
+                        cert: cert_path.clone(),
+                        key: key_path.clone(),
+                    });
+                }
+                let key_pem = read(TlsFile::ClientKey, key_path)?;
+                let Some(key) = key_in(TlsFile::ClientKey, key_path, &key_pem)? else {
+                    return Err(TlsConfigError::Pem {
+                        what: TlsFile::ClientKey,
+                        path: key_path.clone(),
+                        source: rustls::pki_types::pem::Error::NoItemsFound,
+                    });
+                };
+                let mut pem = cert_pem;
+                pem.push(b'\n');
+                pem.extend(key_pem);
+                (key, key_path, pem)
+            }
+            None => match key_in_cert {
+                Some(key) => (key, cert_path, cert_pem),
+                None => {
+                    return Err(TlsConfigError::NoKey {
+                        path: cert_path.clone(),
+                    })
+                }
+            },
+        };
+        let provider = rustls::crypto::ring::default_provider();
+        match rustls::sign::CertifiedKey::from_der(certs, key, &provider) {
+            Ok(_) => {}
+            Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => {
+                return Err(TlsConfigError::KeyMismatch {
+                    cert: cert_path.clone(),
+                    key: key_path.clone(),
+                })
+            }
+            Err(source) => {
+                return Err(TlsConfigError::UnusableKey {
+                    path: key_path.clone(),
+                    source,
+                })
+            }
+        }
+        let identity =
+            reqwest::Identity::from_pem(&pem).map_err(|source| TlsConfigError::Identity {
+                path: cert_path.clone(),
+                source,
+            });
+        // The PEM holds the private key: don't keep a copy around longer than needed.
+        pem.fill(0);
+        identity.map(Some)
+    }
+
+    /// Read the CA bundle's certificates (empty when none is configured).
+    pub fn roots(&self) -> Result<Vec<reqwest::Certificate>, TlsConfigError> {
+        let Some(path) = &self.ca_bundle else {
+            return Ok(Vec::new());
+        };
+        let pem = read(TlsFile::CaBundle, path)?;
+        // Checked here for a message naming the file; reqwest parses it again.
+        certs_in(TlsFile::CaBundle, path, &pem)?;
+        reqwest::Certificate::from_pem_bundle(&pem).map_err(|source| TlsConfigError::CaBundle {
+            path: path.clone(),
+            source,
+        })
+    }
+
+    /// Add these settings to a client builder (rustls, the identity, extra roots, verification).
+    pub fn apply(
+        &self,
+        mut builder: reqwest::ClientBuilder,
+    ) -> Result<reqwest::ClientBuilder, TlsConfigError> {
+        builder = builder.use_rustls_tls();
+        if !self.verify {
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        for cert in self.roots()? {
+            builder = builder.add_root_certificate(cert);
+        }
+        if let Some(identity) = self.identity()? {
+            builder = builder.identity(identity);
+        }
+        Ok(builder)
+    }
+}
+
+/// A `reqwest::ClientBuilder` with `settings` applied; add timeouts, headers etc. and finish it
+/// with [`build_client`].
+pub fn client_builder(settings: &TlsSettings) -> Result<reqwest::ClientBuilder, TlsConfigError> {
+    settings.apply(reqwest::Client::builder())
+}
+
+/// Finish a builder, keeping reqwest's whole error chain when it fails.
+pub fn build_client(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, ClientBuildError> {
+    builder
+        .build()
+        .map_err(|source| ClientBuildError { source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn der_version_of_v1_and_v3_headers() {
+        // SEQUENCE { SEQUENCE { [0] { INTEGER 2 } INTEGER 1 } }
+        let v3 = [
+            0x30, 0x0a, 0x30, 0x08, 0xa0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x01, 0x01,
+        ];
+        assert_eq!(x509_version(&v3), Some(3));
+        // SEQUENCE { SEQUENCE { INTEGER 1 } }: no version field
+        let v1 = [0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x01];
+        assert_eq!(x509_version(&v1), Some(1));
+        // Long-form lengths.
+        let long = [0x30, 0x81, 0x05, 0x30, 0x03, 0x02, 0x01, 0x01];
+        assert_eq!(x509_version(&long), Some(1));
+        // Truncated or not a certificate.
+        assert_eq!(x509_version(&v3[..6]), None);
+        assert_eq!(x509_version(b"hello"), None);
+        assert_eq!(x509_version(&[]), None);
+    }
+
+    #[test]
+    fn key_without_cert_is_refused() {
+        let s = TlsSettings {
+            client_key: Some("/k.pem".into()),
+            ..TlsSettings::default()
+        };
+        assert!(matches!(
+            s.identity(),
+            Err(TlsConfigError::KeyWithoutCert { .. })
+        ));
+    }
+
+    #[test]
+    fn unreadable_file_names_the_path() {
+        let s = TlsSettings {
+            ca_bundle: Some("/nonexistent/ca.pem".into()),
+            ..TlsSettings::default()
+        };
+        let err = client_builder(&s).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot read the CA bundle /nonexistent/ca.pem"
+        );
+        assert!(std::error::Error::source(&err).is_some());
+    }
+
+    #[test]
+    fn pem_without_certificate_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.pem");
+        std::fs::write(&p, "not a pem\n").unwrap();
+        let s = TlsSettings {
+            client_cert: Some(p.clone()),
+            ..TlsSettings::default()
+        };
+        assert!(matches!(
+            s.identity(),
+            Err(TlsConfigError::NoCertificate {
+                what: TlsFile::ClientCert,
+                ..
+            })
+        ));
+        let s = TlsSettings {
+            ca_bundle: Some(p),
+            ..TlsSettings::default()
+        };
+        assert!(matches!(
+            s.roots(),
+            Err(TlsConfigError::NoCertificate {
+                what: TlsFile::CaBundle,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn no_settings_build_a_client() {
+        let b = client_builder(&TlsSettings::default()).unwrap();
+        build_client(b).unwrap();
+    }
+}
