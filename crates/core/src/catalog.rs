@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use toml::Spanned;
+use url::Url;
 
 /// The file name looked up in the current directory.
 pub const CATALOG_FILE: &str = "wheelgate.toml";
@@ -100,6 +101,17 @@ struct RawCatalog {
     upload: Option<UploadSection>,
     #[serde(default)]
     vet: Option<VetSection>,
+    #[serde(default)]
+    customer: Option<RawCustomer>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCustomer {
+    index_host: Option<Spanned<String>>,
+    client_cert: Option<Spanned<String>>,
+    client_key: Option<Spanned<String>>,
+    ca_bundle: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,6 +147,29 @@ pub struct PulpSection {
     pub verify_ssl: Option<bool>,
     /// A pulp-cli profile to read credentials from.
     pub profile: Option<String>,
+}
+
+/// `[customer]`: how the customer path (the simple index as pip reads it) is reached, for
+/// promote/rollback verification and the customer-side commands. Paths are resolved against
+/// the catalog's directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerSection {
+    /// `index_host`: `scheme://host[:port]` customers use (default: the distribution's
+    /// `base_url` from Pulp).
+    pub index_host: Option<Url>,
+    /// `client_cert`: PEM with the certificate (and the key, unless `client_key` is given).
+    pub client_cert: Option<PathBuf>,
+    /// `client_key`: PEM with the key of `client_cert`.
+    pub client_key: Option<PathBuf>,
+    /// `ca_bundle`: PEM of the CAs to trust for the index host.
+    pub ca_bundle: Option<PathBuf>,
+}
+
+impl CustomerSection {
+    /// Whether the section sets anything.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
 }
 
 /// `[upload]`: transfer tuning.
@@ -197,6 +232,8 @@ pub struct Catalog {
     pub upload: UploadSection,
     /// Vet settings.
     pub vet: VetSection,
+    /// The customer path.
+    pub customer: CustomerSection,
 }
 
 /// The Pulp object names of one release + variant.
@@ -243,6 +280,43 @@ impl Ctx<'_> {
     fn line(&self, span: Range<usize>) -> usize {
         let end = span.start.min(self.text.len());
         self.text[..end].bytes().filter(|b| *b == b'\n').count() + 1
+    }
+
+    fn customer(&self, raw: RawCustomer) -> Result<CustomerSection, CatalogError> {
+        let index_host = match raw.index_host {
+            None => None,
+            Some(h) => Some(
+                parse_index_host(h.get_ref())
+                    .map_err(|why| self.invalid(h.span(), "customer.index_host", why))?,
+            ),
+        };
+        let base = self.path.parent().unwrap_or_else(|| Path::new(""));
+        let path =
+            |key: &str, v: Option<Spanned<String>>| -> Result<Option<PathBuf>, CatalogError> {
+                match v {
+                    None => Ok(None),
+                    Some(p) if p.get_ref().trim().is_empty() => Err(self.invalid(
+                        p.span(),
+                        format!("customer.{key}"),
+                        "an empty path; remove the key or name a PEM file",
+                    )),
+                    Some(p) => Ok(Some(base.join(p.get_ref()))),
+                }
+            };
+        let section = CustomerSection {
+            index_host,
+            client_cert: path("client_cert", raw.client_cert)?,
+            client_key: path("client_key", raw.client_key.clone())?,
+            ca_bundle: path("ca_bundle", raw.ca_bundle)?,
+        };
+        if let (Some(k), None) = (&raw.client_key, &section.client_cert) {
+            return Err(self.invalid(
+                k.span(),
+                "customer.client_key",
+                "client_key without client_cert; add client_cert (the certificate PEM)",
+            ));
+        }
+        Ok(section)
     }
 
     fn invalid(
@@ -488,6 +562,11 @@ impl Catalog {
             }
         }
 
+        let customer = match raw.customer {
+            Some(c) => cx.customer(c)?,
+            None => CustomerSection::default(),
+        };
+
         Ok(Self {
             path: path.to_owned(),
             product,
@@ -497,6 +576,7 @@ impl Catalog {
             allow,
             upload: raw.upload.unwrap_or_default(),
             vet: raw.vet.unwrap_or_default(),
+            customer,
         })
     }
 
@@ -568,6 +648,29 @@ impl fmt::Display for Names {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.release, self.variant)
     }
+}
+
+/// `scheme://host[:port]`, http or https, nothing else.
+fn parse_index_host(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| {
+        format!("{text:?} is not a URL ({e}); write e.g. \"https://pypi.example.com\"")
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("{text:?}: the scheme must be https (or http)"));
+    }
+    if url.host_str().is_none() {
+        return Err(format!("{text:?} has no host"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "{text:?}: give only scheme://host[:port]; the path comes from Pulp's distribution"
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // Never echo the URL here: it holds a secret.
+        return Err("no credentials in the URL; use client_cert for the customer path".into());
+    }
+    Ok(url)
 }
 
 #[cfg(test)]
@@ -700,5 +803,61 @@ allow = ["torch", "vllm", "numpy"]
             .unwrap_err()
             .to_string();
         assert!(err.contains("its variants: cpu-ubi9"), "{err}");
+    }
+
+    #[test]
+    fn customer_section_resolves_paths_against_the_catalog() {
+        let text = format!(
+            "{GOOD}\n[customer]\nindex_host = \"https://pypi.example.com:8443\"\nclient_cert = \"pki/123.pem\"\nclient_key = \"pki/123-key.pem\"\nca_bundle = \"/etc/ca.pem\"\n"
+        );
+        let c = Catalog::parse(Path::new("/srv/cat/wheelgate.toml"), &text).unwrap();
+        assert_eq!(
+            c.customer.index_host.as_ref().map(Url::as_str),
+            Some("https://pypi.example.com:8443/")
+        );
+        assert_eq!(
+            c.customer.client_cert.as_deref(),
+            Some(Path::new("/srv/cat/pki/123.pem"))
+        );
+        assert_eq!(
+            c.customer.client_key.as_deref(),
+            Some(Path::new("/srv/cat/pki/123-key.pem"))
+        );
+        assert_eq!(
+            c.customer.ca_bundle.as_deref(),
+            Some(Path::new("/etc/ca.pem"))
+        );
+        let plain = Catalog::parse(Path::new("w.toml"), GOOD).unwrap();
+        assert!(plain.customer.is_empty());
+    }
+
+    #[test]
+    fn customer_section_errors_name_the_key() {
+        for (body, key, words) in [
+            (
+                "index_host = \"https://h/api/pypi/\"",
+                "customer.index_host",
+                "only scheme://host",
+            ),
+            ("index_host = \"ftp://h\"", "customer.index_host", "scheme"),
+            (
+                "index_host = \"https://u:hunter2@h\"",
+                "customer.index_host",
+                "no credentials",
+            ),
+            (
+                "client_key = \"k.pem\"",
+                "customer.client_key",
+                "without client_cert",
+            ),
+            ("bogus = 1", "bogus", "unknown field"),
+        ] {
+            let text = format!("{GOOD}\n[customer]\n{body}\n");
+            let msg = Catalog::parse(Path::new("w.toml"), &text)
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains(key) && msg.contains(words), "{body}: {msg}");
+            assert!(!msg.contains("hunter2"), "{msg}");
+        }
     }
 }
