@@ -6,28 +6,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use pulp_client::{PulpCliConfig, PulpClient, Serves};
+use pulp_client::{PulpClient, Serves};
 use wheelgate_core::ledger::{Event, EventKind, Ledger, Outcome};
 use wheelgate_core::{diff, init, promote, upload, Catalog, Error};
-
-fn unique_id() -> String {
-    format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-            & 0xffff_ffff_ffff
-    )
-}
+use wheelgate_testkit::{unique_id, LocalPulp};
 
 fn client(layout: &str) -> PulpClient {
-    let area = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.build/pulp")
-        .join(layout)
-        .join("cli.toml");
-    let cfg = PulpCliConfig::load(&area).unwrap_or_else(|e| panic!("run `make pulp-up` ({e})"));
-    PulpClient::new(cfg.settings(None).unwrap().into_config().unwrap()).unwrap()
+    LocalPulp::new(layout).client
 }
 
 /// A catalog with cp312/linux_x86_64 variants in release 1.0 (a fresh product), initialised.

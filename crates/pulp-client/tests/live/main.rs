@@ -2,7 +2,6 @@
 //! layouts: plain (`/pulp/api/v3/`) and hosted (`/api/pulp/<domain>/api/v3/`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 mod scenarios;
 
 macro_rules! layout_tests {
@@ -10,8 +9,8 @@ macro_rules! layout_tests {
         mod $layout {
             use crate::scenarios;
 
-            fn pulp() -> crate::common::LocalPulp {
-                crate::common::LocalPulp::new(stringify!($layout))
+            fn pulp() -> wheelgate_testkit::LocalPulp {
+                wheelgate_testkit::LocalPulp::new(stringify!($layout))
             }
 
             #[tokio::test]

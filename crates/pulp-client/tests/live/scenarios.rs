@@ -12,7 +12,7 @@ use pulp_client::{
 };
 use url::Url;
 
-use crate::common::{sha256_file, unique, wheel, LocalPulp};
+use wheelgate_testkit::{sha256_file, unique, wheel, LocalPulp};
 
 fn wait() -> WaitOptions {
     WaitOptions::with_timeout(std::time::Duration::from_secs(300))
