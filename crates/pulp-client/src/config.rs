@@ -80,12 +80,8 @@ pub struct RetryConfig {
     pub initial_interval: Duration,
     /// Largest delay between attempts.
     pub max_interval: Duration,
-    /// Give up after this much time spent retrying one request (overload answers, broken
-    /// connections).
+    /// Give up after this much time spent retrying one request.
     pub max_elapsed: Duration,
-    /// Give up sooner when the server cannot be reached at all (connection refused, no route,
-    /// DNS, connect timeout): a stopped server does not come back while a command waits.
-    pub unreachable_max_elapsed: Duration,
 }
 
 impl Default for RetryConfig {
@@ -94,7 +90,6 @@ impl Default for RetryConfig {
             initial_interval: Duration::from_millis(250),
             max_interval: Duration::from_secs(8),
             max_elapsed: Duration::from_secs(60),
-            unreachable_max_elapsed: Duration::from_secs(2),
         }
     }
 }

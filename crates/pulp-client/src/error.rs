@@ -153,9 +153,9 @@ pub enum ClientError {
         method: Method,
         /// The URL (never with credentials).
         url: String,
-        /// What went wrong.
+        /// What went wrong (the cause in words, with reqwest's error chain below it).
         #[source]
-        source: reqwest::Error,
+        source: wheelgate_http::TransportError,
     },
     /// The answer was not the JSON we expected.
     #[error("{method} {url}: unexpected answer from Pulp ({snippet})")]
@@ -385,25 +385,18 @@ pub enum ConfigError {
         /// The file.
         path: PathBuf,
     },
-    /// A certificate, key or CA bundle could not be loaded.
-    #[error("cannot load {what} from {}: {reason}", path.display())]
-    Tls {
-        /// Which item.
-        what: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
+    /// A certificate, key or CA bundle cannot be used (the error names the file and why).
+    #[error(transparent)]
+    Tls(#[from] wheelgate_http::TlsConfigError),
     /// A domain was configured but the server has domains disabled.
     #[error("domain {domain:?} configured, but this Pulp does not have domains enabled; remove the domain setting")]
     DomainsDisabled {
         /// The configured domain.
         domain: String,
     },
-    /// The HTTP client could not be built.
-    #[error("cannot build the HTTP client: {0}")]
-    HttpClient(String),
+    /// The HTTP client could not be built (reqwest's reasons are in the source chain).
+    #[error(transparent)]
+    HttpClient(#[from] wheelgate_http::ClientBuildError),
 }
 
 /// Result alias for the client.

@@ -54,8 +54,9 @@ pub use status::{ComponentVersion, Status};
 pub use tasks::{Task, TaskQuery, TaskState, WaitOptions};
 pub use transport::page::Page;
 pub use transport::request::{ApiRequest, ApiResponse, Idempotency, RequestBody};
-pub use transport::retry::{
-    classify_status, classify_transport, AttemptError, RetryDecision, TransportFailure,
-};
+pub use transport::retry::AttemptError;
 pub use transport::session::SessionMode;
 pub use uploads::{ByteProgress, ChunkedOptions, ChunkedUpload, NoProgress, Upload};
+pub use wheelgate_http::{
+    classify_status, classify_transport, RetryDecision, TransportError, TransportFailure,
+};

@@ -66,6 +66,7 @@ impl Transport {
         if !oauth.scopes.is_empty() {
             form.push(("scope", oauth.scopes.join(" ")));
         }
+        let cert = self.config.client_cert.is_some();
         let fail = |reason: String| ClientError::Token {
             token_url: token_url.clone(),
             reason,
@@ -77,12 +78,12 @@ impl Transport {
             .form(&form)
             .send()
             .await
-            .map_err(|e| fail(super::http::describe(&e)))?;
+            .map_err(|e| fail(wheelgate_http::TransportError::new(e, cert).to_string()))?;
         let status = resp.status();
         let body = resp
             .bytes()
             .await
-            .map_err(|e| fail(super::http::describe(&e)))?;
+            .map_err(|e| fail(wheelgate_http::TransportError::new(e, cert).to_string()))?;
         if !status.is_success() {
             return Err(fail(format!(
                 "{status}: {}",

@@ -1,9 +1,9 @@
 //! The HTTP client itself, and sending one request.
 
-use std::error::Error as _;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderMap, HeaderValue, COOKIE, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderValue, COOKIE};
 use reqwest::{Method, StatusCode};
 use tracing::Instrument;
 use url::Url;
@@ -14,18 +14,19 @@ use super::Transport;
 use crate::config::ClientConfig;
 use crate::error::{ApiErrorBody, ClientError, ConfigError, Result};
 
-fn load_pem(
-    path: &std::path::Path,
-    what: &'static str,
-) -> std::result::Result<Vec<u8>, ConfigError> {
-    std::fs::read(path).map_err(|e| ConfigError::Tls {
-        what,
-        path: path.to_owned(),
-        reason: e.to_string(),
-    })
+/// The TLS part of a configuration, in the shared HTTP layer's terms.
+pub(super) fn tls_settings(config: &ClientConfig) -> wheelgate_http::TlsSettings {
+    wheelgate_http::TlsSettings {
+        client_cert: config.client_cert.clone(),
+        client_key: config.client_key.clone(),
+        ca_bundle: config.ca_bundle.clone(),
+        verify: config.verify_ssl,
+    }
 }
 
-/// Build the reqwest client for a configuration (timeouts, TLS trust and client certificate).
+/// Build the reqwest client for a configuration: TLS trust and client certificate through
+/// `wheelgate-http` (typed errors naming the file, X.509 v1 detection), then timeouts,
+/// headers and redirects.
 pub(super) fn build_client(
     config: &ClientConfig,
 ) -> std::result::Result<reqwest::Client, ConfigError> {
@@ -34,80 +35,14 @@ pub(super) fn build_client(
         reqwest::header::ACCEPT,
         HeaderValue::from_static("application/json"),
     );
-    let mut builder = reqwest::Client::builder()
+    let builder = wheelgate_http::client_builder(&tls_settings(config))?
         .user_agent(config.user_agent.clone())
         .default_headers(headers)
         .timeout(config.timeout)
         .connect_timeout(config.connect_timeout)
         .pool_idle_timeout(Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::limited(5));
-    if !config.verify_ssl {
-        builder = builder.danger_accept_invalid_certs(true);
-    }
-    if let Some(ca) = &config.ca_bundle {
-        let pem = load_pem(ca, "CA bundle")?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ConfigError::Tls {
-            what: "CA bundle",
-            path: ca.clone(),
-            reason: e.to_string(),
-        })?;
-        for c in certs {
-            builder = builder.add_root_certificate(c);
-        }
-    }
-    if let Some(cert) = &config.client_cert {
-        let mut pem = load_pem(cert, "client certificate")?;
-        if let Some(key) = &config.client_key {
-            pem.push(b'\n');
-            pem.extend(load_pem(key, "client key")?);
-        }
-        let identity = reqwest::Identity::from_pem(&pem).map_err(|e| ConfigError::Tls {
-            what: "client certificate and key",
-            path: cert.clone(),
-            reason: e.to_string(),
-        })?;
-        builder = builder.identity(identity);
-    }
-    builder
-        .build()
-        .map_err(|e| ConfigError::HttpClient(e.to_string()))
-}
-
-/// The innermost `std::io::Error` in an error's source chain.
-fn io_cause(err: &reqwest::Error) -> Option<&std::io::Error> {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = err.source();
-    let mut found = None;
-    while let Some(e) = cur {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            found = Some(io);
-        }
-        cur = e.source();
-    }
-    found
-}
-
-/// Whether a connect failure happened in the TLS handshake (rustls reports through an
-/// `InvalidData` I/O error).
-pub(super) fn is_tls_failure(err: &reqwest::Error) -> bool {
-    io_cause(err).is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData)
-}
-
-/// The root cause of a transport failure in a few words (e.g. "connection refused").
-pub(super) fn describe(err: &reqwest::Error) -> String {
-    if err.is_timeout() {
-        return "timed out".to_owned();
-    }
-    if let Some(io) = io_cause(err) {
-        return match io.kind() {
-            std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
-            _ => io.to_string(),
-        };
-    }
-    let mut cur: &(dyn std::error::Error + 'static) = err;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
+    Ok(wheelgate_http::build_client(builder)?)
 }
 
 impl Transport {
@@ -149,10 +84,11 @@ impl Transport {
         method: &Method,
         url: &Url,
     ) -> std::result::Result<ApiResponse, AttemptError> {
-        let transport = |source| ClientError::Transport {
+        let cert = self.config.client_cert.is_some();
+        let transport = |e| ClientError::Transport {
             method: method.clone(),
             url: url.to_string(),
-            source,
+            source: wheelgate_http::TransportError::new(e, cert),
         };
         let request = builder
             .build()
@@ -164,6 +100,7 @@ impl Transport {
             .execute(request)
             .await
             .map_err(|e| AttemptError::from(transport(e)))?;
+        self.reached.store(true, Ordering::Relaxed);
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp
@@ -177,11 +114,7 @@ impl Transport {
                 body,
             });
         }
-        let retry_after = headers
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = wheelgate_http::retry_after(&headers);
         let refused = status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN;
         let reauth = refused && via_session;
         if reauth {

@@ -15,6 +15,8 @@ pub(crate) mod request;
 pub(crate) mod retry;
 pub(crate) mod session;
 
+use std::sync::atomic::AtomicBool;
+
 use reqwest::Method;
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -30,6 +32,9 @@ pub(crate) struct Transport {
     pub(crate) http: reqwest::Client,
     pub(crate) config: ClientConfig,
     api_base: OnceCell<Url>,
+    /// Whether this server has answered at least once (then a refused connection is worth
+    /// retrying: it was there a moment ago).
+    reached: AtomicBool,
     token: auth::TokenCache,
     session: session::SessionState,
 }
@@ -47,6 +52,7 @@ impl Transport {
             http,
             config,
             api_base,
+            reached: AtomicBool::new(false),
             token: auth::TokenCache::default(),
             session: session::SessionState::default(),
         })

@@ -10,28 +10,7 @@ use url::Url;
 
 use crate::error::{ClientError, Result};
 
-/// Whether a request may be sent again after a failure where it might have reached Pulp.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Idempotency {
-    /// Sending it twice has the same effect as once (GET, PUT of a chunk, DELETE, ...).
-    Idempotent,
-    /// Sending it twice could do something twice; retried only when it never left this machine.
-    NotIdempotent,
-}
-
-impl Idempotency {
-    /// The default for an HTTP method.
-    pub fn of(method: &Method) -> Self {
-        if matches!(
-            *method,
-            Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
-        ) {
-            Self::Idempotent
-        } else {
-            Self::NotIdempotent
-        }
-    }
-}
+pub use wheelgate_http::Idempotency;
 
 /// A request body.
 #[derive(Debug, Clone, PartialEq)]
@@ -141,7 +120,5 @@ mod tests {
         let post = ApiRequest::new(Method::POST, req.url.clone());
         assert_eq!(post.idempotency, Idempotency::NotIdempotent);
         assert_eq!(post.retry_safe().idempotency, Idempotency::Idempotent);
-        assert_eq!(Idempotency::of(&Method::PATCH), Idempotency::NotIdempotent);
-        assert_eq!(Idempotency::of(&Method::PUT), Idempotency::Idempotent);
     }
 }
