@@ -1,0 +1,18 @@
+//! A client for Python simple indexes as customers (pip, uv) see them: PEP 503 HTML, PEP 691
+//! JSON, PEP 658/714 metadata files, client certificates, downloads checked by sha256.
+//!
+//! Knows HTTP and the packaging standards, nothing of Pulp's admin API. Names are normalised
+//! once, with `uv-normalize`'s [`PackageName`].
+
+mod client;
+mod error;
+mod html;
+mod json;
+mod model;
+
+pub use client::{Downloaded, IndexClient, IndexConfig};
+pub use error::{DecodeError, IndexError, SetupError};
+pub use model::{IndexFile, PageFormat, ProjectList, ProjectPage};
+pub use uv_normalize::PackageName;
+pub use uv_pypi_types::{CoreMetadata, Hashes, Yanked};
+pub use wheelgate_http::TlsSettings;
