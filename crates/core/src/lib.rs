@@ -5,6 +5,7 @@
 pub mod actor;
 pub mod catalog;
 pub mod connection;
+pub mod customer;
 pub mod diff;
 pub mod error;
 pub mod init;
