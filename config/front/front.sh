@@ -67,8 +67,14 @@ layout_vars() {
   L_ERRLOG="$L_DIR/logs/error.log"
   L_PULP_ENV="$PULP_BUILD/$1/env"
   case "$1" in
-    plain) L_OFFSET=0 L_INDEX_ROOT=/pypi/ L_CONTENT_ROOT=/pulp/content/ L_API_ROOT=/pulp/api/ ;;
-    hosted) L_OFFSET=2 L_INDEX_ROOT=/api/pypi/ L_CONTENT_ROOT=/api/pulp-content/ L_API_ROOT=/api/pulp/ ;;
+    plain)
+      L_OFFSET=0 L_INDEX_ROOT=/pypi/ L_CONTENT_ROOT=/pulp/content/ L_API_ROOT=/pulp/api/
+      L_INDEX_BASE_RE=/pypi/
+      ;;
+    hosted) # pulp_python's routes: <PYPI_PATH_PREFIX><slug:pulp_domain>/<path:path>/...
+      L_OFFSET=2 L_INDEX_ROOT=/api/pypi/ L_CONTENT_ROOT=/api/pulp-content/ L_API_ROOT=/api/pulp/
+      L_INDEX_BASE_RE='/api/pypi/[-a-zA-Z0-9_]+/'
+      ;;
   esac
 }
 
@@ -119,7 +125,7 @@ front_pid() { # prints our master's pid if it runs; uses L_*
 }
 
 run_nginx() { # args... (uses L_*)
-  "$NGINX" -c "$L_CONF" -p "$L_DIR/" -e "$L_ERRLOG" "$@"
+  "$NGINX" -c "$L_CONF" -p "$L_DIR/" -e "$L_ERRLOG" "$@" 8>&- # the master must not inherit our lock
 }
 
 # --- ports ------------------------------------------------------------------------------------
@@ -153,7 +159,7 @@ render() { # out-conf out-server-conf (uses L_*, PORT, STRICT_PORT, PKI_*, PULP_
   local -A v=(
     [LAYOUT]="$L_NAME" [STATE]="$L_DIR" [USER_LINE]="$user_line"
     [PORT]="$PORT" [STRICT_PORT]="$STRICT_PORT"
-    [INDEX_PREFIX]="$L_INDEX_ROOT" [CONTENT_PREFIX]="$L_CONTENT_ROOT" [PULP_API_ROOT]="$L_API_ROOT"
+    [INDEX_PREFIX]="$L_INDEX_ROOT" [INDEX_BASE_RE]="$L_INDEX_BASE_RE" [CONTENT_PREFIX]="$L_CONTENT_ROOT" [PULP_API_ROOT]="$L_API_ROOT"
     [PULP_API_ORIGIN]="$PULP_BASE_URL" [PULP_CONTENT_ORIGIN]="$PULP_CONTENT_ORIGIN"
     [SERVER_CERT]="$PKI_SERVER_CERT" [SERVER_KEY]="$PKI_SERVER_KEY" [CLIENT_CAS]="$PKI_CLIENT_CAS"
     [CUSTOMER_CA_DN]="$PKI_CUSTOMER_CA_DN" [INTERNAL_CA_DN]="$PKI_INTERNAL_CA_DN"
@@ -238,7 +244,7 @@ up_layout() {
   layout_vars "$1"
   mkdir -p "$L_DIR"/{logs,tmp}
   exec 8>"$L_DIR/.lock"
-  flock 8
+  flock -w 60 8 || die "[$L_NAME] another front.sh holds $L_DIR/.lock"
   [[ -f $L_PULP_ENV ]] || die "[$L_NAME] $L_PULP_ENV not found: start the local Pulp first (make pulp-up)"
   PULP_BASE_URL="$(env_get "$L_PULP_ENV" PULP_BASE_URL)"
   PULP_CONTENT_ORIGIN="$(env_get "$L_PULP_ENV" PULP_CONTENT_ORIGIN)"
