@@ -5,9 +5,11 @@ SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 CARGO ?= cargo
 PULP := bash config/local-pulp/pulp.sh
+FRONT := bash config/front/front.sh
 export PULP_LAYOUT ?= both
 
-.PHONY: all build demo test test-unit lint fmt bench pulp-up pulp-down pulp-status clean-pulp
+.PHONY: all build demo test test-unit lint fmt bench pulp-up pulp-down pulp-status clean-pulp \
+	front-up front-down front-status pki
 
 all: build
 
@@ -28,8 +30,23 @@ pulp-status:
 clean-pulp:
 	$(PULP) clean
 
-## All tests: brings up the local Pulp (both layouts), then lint + the whole suite.
-test: pulp-up lint
+## TLS front (Debian's nginx on loopback, client certificates required) before each layout's
+## local Pulp, with a throwaway PKI; state in .build/front/<layout>/front.env (docs/front.md).
+front-up: pulp-up
+	$(FRONT) up
+
+front-down:
+	$(FRONT) down
+
+front-status:
+	$(FRONT) status
+
+# The throwaway PKI alone (.build/front/pki/, manifest pki.env).
+pki:
+	bash config/front/pki.sh
+
+## All tests: brings up the local Pulp (both layouts) and its TLS front, then lint + the whole suite.
+test: pulp-up front-up lint
 	@mkdir -p .build
 	$(CARGO) test --workspace --doc 2>&1 | tee .build/test.log
 	$(CARGO) test --workspace --all-targets --no-fail-fast 2>&1 | tee -a .build/test.log
