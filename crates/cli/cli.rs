@@ -42,40 +42,56 @@ pub struct Cli {
 
 /// Pulp connection options, under pulp-cli's names. Given before the command.
 /// Precedence: these flags > PULP_* environment > catalog [pulp] > pulp-cli's config file.
+/// The environment is read in one place (wheelgate-core's connection layer), not here.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Pulp connection (before the command)")]
 pub struct PulpArgs {
-    /// Pulp API server, e.g. https://pulp.example.com.
-    #[arg(long, env = "PULP_BASE_URL", value_name = "URL")]
+    /// Pulp API server, e.g. https://pulp.example.com [env: PULP_BASE_URL].
+    #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
-    /// API root, e.g. /pulp/ or /api/pulp/.
-    #[arg(long, env = "PULP_API_ROOT", value_name = "PATH")]
+    /// API root, e.g. /pulp/ or /api/pulp/ [env: PULP_API_ROOT].
+    #[arg(long, value_name = "PATH")]
     pub api_root: Option<String>,
-    /// Domain (servers with domains enabled).
-    #[arg(long, env = "PULP_DOMAIN")]
+    /// Domain (servers with domains enabled) [env: PULP_DOMAIN].
+    #[arg(long)]
     pub domain: Option<String>,
-    /// User name (HTTP basic).
-    #[arg(long, env = "PULP_USERNAME")]
+    /// User name (HTTP basic; logs in once and uses a session unless PULP_SESSION=false) [env: PULP_USERNAME].
+    #[arg(long)]
     pub username: Option<String>,
     /// Password (prefer the PULP_PASSWORD environment variable).
-    #[arg(long, env = "PULP_PASSWORD", hide_env_values = true)]
+    #[arg(long)]
     pub password: Option<String>,
-    /// Client certificate (PEM) for mTLS.
-    #[arg(long, env = "PULP_CERT", value_name = "PATH")]
+    /// Bearer token (prefer the PULP_TOKEN environment variable).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// OAuth2 client id (client credentials, e.g. a service account) [env: PULP_CLIENT_ID].
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// OAuth2 client secret (prefer the PULP_CLIENT_SECRET environment variable).
+    #[arg(long)]
+    pub client_secret: Option<String>,
+    /// OAuth2 token endpoint for --client-id [env: PULP_TOKEN_URL].
+    #[arg(long, value_name = "URL")]
+    pub token_url: Option<String>,
+    /// Client certificate (PEM) for mTLS [env: PULP_CERT].
+    #[arg(long, value_name = "PATH")]
     pub cert: Option<PathBuf>,
-    /// Client key (PEM), when not inside --cert.
-    #[arg(long, env = "PULP_KEY", value_name = "PATH")]
+    /// Client key (PEM), when not inside --cert [env: PULP_KEY].
+    #[arg(long, value_name = "PATH")]
     pub key: Option<PathBuf>,
-    /// Extra CA bundle (PEM) to trust.
-    #[arg(long, env = "PULP_CA_BUNDLE", value_name = "PATH")]
+    /// Extra CA bundle (PEM) to trust [env: PULP_CA_BUNDLE].
+    #[arg(long, value_name = "PATH")]
     pub ca_bundle: Option<PathBuf>,
-    /// pulp-cli profile ([cli-PROFILE] in pulp-cli's config).
-    #[arg(long, env = "PULP_PROFILE")]
+    /// pulp-cli profile ([cli-PROFILE] in pulp-cli's config) [env: PULP_PROFILE].
+    #[arg(long)]
     pub profile: Option<String>,
-    /// pulp-cli config file (default: ~/.config/pulp/cli.toml).
-    #[arg(long, env = "PULP_CLI_CONFIG", value_name = "PATH")]
+    /// pulp-cli config file (default: ~/.config/pulp/cli.toml) [env: PULP_CLI_CONFIG].
+    #[arg(long, value_name = "PATH")]
     pub pulp_cli_config: Option<PathBuf>,
-    /// Do not verify TLS certificates (testing only).
+    /// Timeout of one request, in seconds (default 300) [env: PULP_TIMEOUT].
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Do not verify TLS certificates (testing only) [env: PULP_VERIFY_SSL=false].
     #[arg(long)]
     pub no_verify_ssl: bool,
 }

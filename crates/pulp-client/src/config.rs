@@ -13,6 +13,74 @@ use url::Url;
 
 use crate::error::ConfigError;
 
+/// The environment variables of the connection, as documented (docs/commands.md). Read by
+/// [`ConnectionSettings::from_env`] and [`PulpCliSelection::from_env`] only.
+pub mod vars {
+    /// Pulp API server (`base_url`).
+    pub const BASE_URL: &str = "PULP_BASE_URL";
+    /// API root, e.g. `/pulp/` or `/api/pulp/`.
+    pub const API_ROOT: &str = "PULP_API_ROOT";
+    /// Domain.
+    pub const DOMAIN: &str = "PULP_DOMAIN";
+    /// User name (HTTP basic).
+    pub const USERNAME: &str = "PULP_USERNAME";
+    /// Password (HTTP basic).
+    pub const PASSWORD: &str = "PULP_PASSWORD";
+    /// A bearer token.
+    pub const TOKEN: &str = "PULP_TOKEN";
+    /// OAuth2 client id (client-credentials grant).
+    pub const CLIENT_ID: &str = "PULP_CLIENT_ID";
+    /// OAuth2 client secret.
+    pub const CLIENT_SECRET: &str = "PULP_CLIENT_SECRET";
+    /// OAuth2 token endpoint.
+    pub const TOKEN_URL: &str = "PULP_TOKEN_URL";
+    /// Client certificate (PEM).
+    pub const CERT: &str = "PULP_CERT";
+    /// Client key (PEM).
+    pub const KEY: &str = "PULP_KEY";
+    /// Extra CA bundle (PEM).
+    pub const CA_BUNDLE: &str = "PULP_CA_BUNDLE";
+    /// `true`/`false`: verify TLS certificates.
+    pub const VERIFY_SSL: &str = "PULP_VERIFY_SSL";
+    /// Timeout of one request, in seconds.
+    pub const TIMEOUT: &str = "PULP_TIMEOUT";
+    /// `true`/`false`: log in once and use a session (default true).
+    pub const SESSION: &str = "PULP_SESSION";
+    /// pulp-cli profile.
+    pub const PROFILE: &str = "PULP_PROFILE";
+    /// pulp-cli config file.
+    pub const CLI_CONFIG: &str = "PULP_CLI_CONFIG";
+}
+
+/// Which pulp-cli config file and profile to read (the lowest settings layer).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PulpCliSelection {
+    /// The profile (`[cli-PROFILE]`); `None`: `[cli]`.
+    pub profile: Option<String>,
+    /// The file; `None`: [`PulpCliConfig::default_path`].
+    pub path: Option<PathBuf>,
+}
+
+impl PulpCliSelection {
+    /// Read `PULP_PROFILE` and `PULP_CLI_CONFIG` through `get`; empty values count as unset.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Self {
+        let var = |k: &str| get(k).filter(|v| !v.is_empty());
+        Self {
+            profile: var(vars::PROFILE),
+            path: var(vars::CLI_CONFIG).map(PathBuf::from),
+        }
+    }
+
+    /// Fill what this selection leaves unset from `lower` (this one wins).
+    #[must_use]
+    pub fn or(self, lower: PulpCliSelection) -> PulpCliSelection {
+        Self {
+            profile: self.profile.or(lower.profile),
+            path: self.path.or(lower.path),
+        }
+    }
+}
+
 /// A secret string (password, token, client secret). Never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -195,11 +263,28 @@ macro_rules! merge_fields {
 }
 
 impl ConnectionSettings {
-    /// Fill the fields this layer leaves unset from `lower` (this layer wins).
+    /// Fill the fields this layer leaves unset from `lower` (this layer wins). When this layer
+    /// names a way to authenticate (a username, a token or an OAuth2 client id), the lower
+    /// layer's credentials of the other ways are dropped: `--token` on the command line beats
+    /// `PULP_USERNAME` in the environment, while `--username` still takes `PULP_PASSWORD`.
     #[must_use]
     pub fn or(self, lower: ConnectionSettings) -> ConnectionSettings {
         let hi = self;
-        let lo = lower;
+        let mut lo = lower;
+        let basic = hi.username.is_some();
+        let bearer = hi.token.is_some();
+        let oauth = hi.client_id.is_some();
+        if bearer || oauth {
+            lo.username = None;
+            lo.password = None;
+        }
+        if basic || oauth {
+            lo.token = None;
+        }
+        if basic || bearer {
+            lo.client_id = None;
+            lo.client_secret = None;
+        }
         merge_fields!(
             hi,
             lo,
@@ -221,37 +306,38 @@ impl ConnectionSettings {
         )
     }
 
-    /// Read `PULP_*` variables through `get` (pass `|k| std::env::var(k).ok()` for the process
-    /// environment). Empty values count as unset.
+    /// Read the `PULP_*` connection variables ([`vars`]) through `get` (pass
+    /// `|k| std::env::var(k).ok()` for the process environment). Empty values count as unset.
+    /// This is the one place the variables are read.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |k: &str| get(k).filter(|v| !v.is_empty());
         Ok(Self {
-            base_url: var("PULP_BASE_URL"),
-            api_root: var("PULP_API_ROOT"),
-            domain: var("PULP_DOMAIN"),
-            username: var("PULP_USERNAME"),
-            password: var("PULP_PASSWORD").map(Secret),
-            token: var("PULP_TOKEN").map(Secret),
-            client_id: var("PULP_CLIENT_ID"),
-            client_secret: var("PULP_CLIENT_SECRET").map(Secret),
-            token_url: var("PULP_TOKEN_URL"),
-            cert: var("PULP_CERT").map(PathBuf::from),
-            key: var("PULP_KEY").map(PathBuf::from),
-            ca_bundle: var("PULP_CA_BUNDLE").map(PathBuf::from),
-            verify_ssl: var("PULP_VERIFY_SSL")
-                .map(|v| parse_bool("PULP_VERIFY_SSL", &v))
+            base_url: var(vars::BASE_URL),
+            api_root: var(vars::API_ROOT),
+            domain: var(vars::DOMAIN),
+            username: var(vars::USERNAME),
+            password: var(vars::PASSWORD).map(Secret),
+            token: var(vars::TOKEN).map(Secret),
+            client_id: var(vars::CLIENT_ID),
+            client_secret: var(vars::CLIENT_SECRET).map(Secret),
+            token_url: var(vars::TOKEN_URL),
+            cert: var(vars::CERT).map(PathBuf::from),
+            key: var(vars::KEY).map(PathBuf::from),
+            ca_bundle: var(vars::CA_BUNDLE).map(PathBuf::from),
+            verify_ssl: var(vars::VERIFY_SSL)
+                .map(|v| parse_bool(vars::VERIFY_SSL, &v))
                 .transpose()?,
-            timeout: var("PULP_TIMEOUT")
+            timeout: var(vars::TIMEOUT)
                 .map(|v| {
-                    v.parse().map_err(|_| ConfigError::Invalid {
-                        key: "PULP_TIMEOUT".into(),
+                    v.trim().parse().map_err(|_| ConfigError::Invalid {
+                        key: vars::TIMEOUT.into(),
                         value: v.clone(),
                         reason: "expected a number of seconds".into(),
                     })
                 })
                 .transpose()?,
-            session: var("PULP_SESSION")
-                .map(|v| parse_bool("PULP_SESSION", &v))
+            session: var(vars::SESSION)
+                .map(|v| parse_bool(vars::SESSION, &v))
                 .transpose()?,
         })
     }
@@ -294,8 +380,9 @@ impl ConnectionSettings {
                 let raw = self.token_url.ok_or_else(|| ConfigError::Invalid {
                     key: "token_url".into(),
                     value: "(unset)".into(),
-                    reason: "OAuth2 client credentials need the token endpoint (PULP_TOKEN_URL)"
-                        .into(),
+                    reason:
+                        "OAuth2 client credentials need the token endpoint (--token-url or PULP_TOKEN_URL)"
+                            .into(),
                 })?;
                 let token_url = Url::parse(&raw).map_err(|e| ConfigError::InvalidUrl {
                     what: "token_url",
@@ -313,7 +400,9 @@ impl ConnectionSettings {
                 return Err(ConfigError::Invalid {
                     key: "client_secret".into(),
                     value: "(unset)".into(),
-                    reason: "client_id needs client_secret".into(),
+                    reason:
+                        "--client-id (PULP_CLIENT_ID) needs --client-secret (PULP_CLIENT_SECRET)"
+                            .into(),
                 })
             }
             _ => Auth::None,
@@ -609,6 +698,95 @@ timeout = 30
         let cfg = merged.into_config().unwrap();
         assert_eq!(cfg.api_root, "/api/pulp/");
         assert!(matches!(cfg.auth, Auth::Basic { ref username, .. } if username == "flag-user"));
+    }
+
+    #[test]
+    fn a_higher_layer_choosing_an_auth_method_drops_the_others_below() {
+        let env = ConnectionSettings::from_env(|k| match k {
+            "PULP_BASE_URL" => Some("http://env:1".into()),
+            "PULP_USERNAME" => Some("env-user".into()),
+            "PULP_PASSWORD" => Some("env-pw".into()),
+            _ => None,
+        })
+        .unwrap();
+        let token_flag = ConnectionSettings {
+            token: Some(Secret::new("t")),
+            ..Default::default()
+        };
+        let cfg = token_flag.or(env.clone()).into_config().unwrap();
+        assert!(matches!(cfg.auth, Auth::Bearer(_)), "{:?}", cfg.auth);
+        // A username flag still takes the password from the environment.
+        let user_flag = ConnectionSettings {
+            username: Some("flag-user".into()),
+            ..Default::default()
+        };
+        let cfg = user_flag.or(env).into_config().unwrap();
+        assert!(
+            matches!(cfg.auth, Auth::Basic { ref username, ref password } if username == "flag-user" && password.expose() == "env-pw")
+        );
+    }
+
+    #[test]
+    fn every_variable_is_read() {
+        let all = [
+            (vars::BASE_URL, "http://h:1"),
+            (vars::API_ROOT, "/api/pulp/"),
+            (vars::DOMAIN, "d"),
+            (vars::USERNAME, "u"),
+            (vars::PASSWORD, "p"),
+            (vars::TOKEN, "t"),
+            (vars::CLIENT_ID, "ci"),
+            (vars::CLIENT_SECRET, "cs"),
+            (vars::TOKEN_URL, "http://h:2/token"),
+            (vars::CERT, "/c.pem"),
+            (vars::KEY, "/k.pem"),
+            (vars::CA_BUNDLE, "/ca.pem"),
+            (vars::VERIFY_SSL, "false"),
+            (vars::TIMEOUT, "7"),
+            (vars::SESSION, "false"),
+            (vars::PROFILE, "prof"),
+            (vars::CLI_CONFIG, "/cli.toml"),
+        ];
+        let get = |k: &str| {
+            all.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        };
+        let s = ConnectionSettings::from_env(get).unwrap();
+        assert_eq!(
+            s,
+            ConnectionSettings {
+                base_url: Some("http://h:1".into()),
+                api_root: Some("/api/pulp/".into()),
+                domain: Some("d".into()),
+                username: Some("u".into()),
+                password: Some(Secret::new("p")),
+                token: Some(Secret::new("t")),
+                client_id: Some("ci".into()),
+                client_secret: Some(Secret::new("cs")),
+                token_url: Some("http://h:2/token".into()),
+                cert: Some("/c.pem".into()),
+                key: Some("/k.pem".into()),
+                ca_bundle: Some("/ca.pem".into()),
+                verify_ssl: Some(false),
+                timeout: Some(7),
+                session: Some(false),
+            }
+        );
+        let cfg = s.into_config().unwrap();
+        assert_eq!(cfg.timeout, Duration::from_secs(7));
+        assert!(!cfg.session_login);
+        assert!(!cfg.verify_ssl);
+        assert_eq!(
+            PulpCliSelection::from_env(get),
+            PulpCliSelection {
+                profile: Some("prof".into()),
+                path: Some("/cli.toml".into()),
+            }
+        );
+        assert!(
+            ConnectionSettings::from_env(|k| (k == vars::TIMEOUT).then(|| "soon".into())).is_err()
+        );
     }
 
     #[test]

@@ -37,7 +37,9 @@ mod transport;
 mod uploads;
 
 pub use client::{AsyncOperation, Change, PulpClient};
-pub use config::{Auth, ClientConfig, ConnectionSettings, PulpCliConfig, RetryConfig, Secret};
+pub use config::{
+    Auth, ClientConfig, ConnectionSettings, PulpCliConfig, PulpCliSelection, RetryConfig, Secret,
+};
 pub use content::{Artifact, Package, PackageQuery};
 pub use distributions::{Distribution, NewDistribution, Serves};
 pub use domains::Domain;
