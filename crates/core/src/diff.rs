@@ -298,7 +298,8 @@ pub struct DiffReport {
     pub diff: Diff,
 }
 
-/// Compare two versions of a variant's staging repository.
+/// Compare two versions of a variant's staging repository. A version it does not have is
+/// [`crate::Error::NoSuchVersion`] (a usage error), whichever side it is on.
 pub async fn diff_versions(
     client: &PulpClient,
     catalog: &crate::catalog::Catalog,
@@ -307,51 +308,35 @@ pub async fn diff_versions(
     from: VersionRef,
     to: VersionRef,
 ) -> Result<DiffReport> {
-    catalog.variant(release, variant)?;
-    let names = catalog.names(release, variant);
-    let repo = crate::lookup::staging_repository(client, catalog, release, variant).await?;
-    let resolve = |r: VersionRef| {
-        let client = client.clone();
-        let repo = repo.clone();
-        let dist_name = names.production_distribution.clone();
+    let state = crate::state::VariantState::load(client, catalog, release, variant).await?;
+    state.require_repository()?;
+    let resolve = |r: VersionRef| -> Option<u64> {
+        match r {
+            VersionRef::Number(n) => Some(n),
+            VersionRef::Latest => state.latest.as_ref().map(|l| l.number),
+            VersionRef::Production => state.served.current().map(|v| v.number),
+        }
+    };
+    let files = |r: VersionRef| {
+        let (state, resolve) = (&state, &resolve);
         async move {
-            Ok::<Option<RepositoryVersionHref>, crate::error::Error>(match r {
-                VersionRef::Number(n) => Some(repo.pulp_href.version(n)),
-                VersionRef::Latest => repo.latest_version_href.clone(),
-                VersionRef::Production => match client.distribution_by_name(&dist_name).await? {
-                    Some(d) => match d.serves() {
-                        pulp_client::Serves::Version(v) => Some(v),
-                        pulp_client::Serves::Latest(_) => repo.latest_version_href.clone(),
-                        pulp_client::Serves::Nothing => None,
-                    },
-                    None => None,
+            match (r, state.served.current()) {
+                // Production may serve a version of another repository: read it as it is.
+                (VersionRef::Production, Some(v)) => version_files(client, &v.href).await,
+                (VersionRef::Production, None) => Ok(Vec::new()),
+                (r, _) => match resolve(r) {
+                    Some(n) => state.files_of(client, n).await,
+                    None => Ok(Vec::new()),
                 },
-            })
+            }
         }
     };
-    let (fv, tv) = (resolve(from).await?, resolve(to).await?);
-    let repo_name = names.repository.as_str();
-    let files = |v: Option<RepositoryVersionHref>| async move {
-        match v {
-            Some(v) => match version_files(client, &v).await {
-                Err(crate::error::Error::Pulp(e)) if e.is_not_found() => {
-                    Err(crate::error::Error::Usage(format!(
-                        "{repo_name} has no version {}",
-                        v.number().unwrap_or(0)
-                    )))
-                }
-                other => other,
-            },
-            None => Ok(Vec::new()),
-        }
-    };
-    let from_files = files(fv.clone()).await?;
-    let to_files = files(tv.clone()).await?;
+    let (from_files, to_files) = futures::try_join!(files(from), files(to))?;
     Ok(DiffReport {
         release: release.into(),
         variant: variant.into(),
-        from_version: fv.and_then(|v| v.number()),
-        to_version: tv.and_then(|v| v.number()),
+        from_version: resolve(from),
+        to_version: resolve(to),
         diff: diff(&from_files, &to_files),
     })
 }

@@ -52,6 +52,20 @@ pub enum Error {
         /// The release.
         release: String,
     },
+    /// No Pulp object of the release exists: `init` was never run for it.
+    #[error("release {release} is not initialised: none of its Pulp objects exist; run `wheelgate init --release {release}` first")]
+    ReleaseNotInitialized {
+        /// The release.
+        release: String,
+    },
+    /// A staging version that does not exist (never made, or pruned).
+    #[error("{repository} has no version {version}")]
+    NoSuchVersion {
+        /// The staging repository.
+        repository: String,
+        /// The version asked for.
+        version: u64,
+    },
     /// A usage error found by the library (bad build id, ...).
     #[error("{0}")]
     Usage(String),
@@ -99,6 +113,8 @@ impl Error {
             Error::Catalog(_)
             | Error::InvalidInput { .. }
             | Error::NotInitialized { .. }
+            | Error::ReleaseNotInitialized { .. }
+            | Error::NoSuchVersion { .. }
             | Error::Usage(_) => ErrorClass::Invalid,
             Error::Pulp(e) => match e.as_ref() {
                 ClientError::Config(_) => ErrorClass::Invalid,

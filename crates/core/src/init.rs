@@ -3,13 +3,16 @@
 use std::collections::BTreeMap;
 
 use pulp_client::{
-    Distribution, NewDistribution, PulpClient, Repository, RepositoryFields, Serves, WaitOptions,
+    DistributionHref, NewDistribution, PulpClient, RepositoryFields, RepositoryHref, Serves,
+    WaitOptions,
 };
 use serde::Serialize;
 
 use crate::catalog::{Catalog, Names};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::findings::{self, Code, Finding};
 use crate::labels;
+use crate::state::ReleaseState;
 
 /// What `init` does to one object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -62,6 +65,47 @@ pub struct PlanItem {
     /// What happens.
     #[serde(flatten)]
     pub action: Action,
+    #[serde(skip)]
+    op: Op,
+}
+
+/// How `apply_init` carries out one item.
+#[derive(Debug, Clone)]
+enum Op {
+    Nothing,
+    CreateRepository(Box<RepositoryFields>),
+    UpdateRepository(RepositoryHref, Box<RepositoryFields>),
+    CreateStaging(Names),
+    RepointStaging(DistributionHref, Names),
+    CreateProduction(Names),
+    MoveProduction(DistributionHref, Names),
+    CreateLedger,
+    ResetLedgerRetention(RepositoryHref),
+}
+
+/// What `init` would do: every object's action, and the findings about the release as it is.
+#[derive(Debug, Clone, Serialize)]
+pub struct InitPlan {
+    /// The release.
+    pub release: String,
+    /// Every object.
+    pub items: Vec<PlanItem>,
+    /// Broken invariants other than missing objects (those are the `create` items): the ones
+    /// init fixes (they are `update` items too) and the ones it does not (e.g. production
+    /// follows a repository: only a promote pins it).
+    pub findings: Vec<Finding>,
+    #[serde(skip)]
+    repositories: BTreeMap<String, RepositoryHref>,
+}
+
+impl InitPlan {
+    /// How many objects it changes.
+    pub fn changes(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|i| i.action != Action::Unchanged)
+            .count()
+    }
 }
 
 /// The plan (and, unless dry-run, what was done).
@@ -73,7 +117,10 @@ pub struct InitReport {
     pub dry_run: bool,
     /// Every object.
     pub items: Vec<PlanItem>,
-    /// Things an operator should know.
+    /// Broken invariants found (see [`InitPlan::findings`]); each once.
+    pub findings: Vec<Finding>,
+    /// The findings as text lines (`warning: ...`), for renderers that print lines.
+    #[serde(skip)]
     pub warnings: Vec<String>,
 }
 
@@ -112,56 +159,329 @@ fn repo_fields(catalog: &Catalog, names: &Names) -> RepositoryFields {
     }
 }
 
-fn repo_changes(
-    repo: &Repository,
-    want_labels: &BTreeMap<String, String>,
-    warnings: &mut Vec<String>,
-) -> (Vec<String>, RepositoryFields) {
-    let mut changes = Vec::new();
-    let mut fields = RepositoryFields::default();
-    if repo.allow_package_substitution != Some(false) {
-        changes.push("allow_package_substitution → false (files are immutable)".into());
-        fields.allow_package_substitution = Some(false);
+fn item(
+    variant: &str,
+    kind: ObjectKind,
+    name: &str,
+    base_path: Option<&str>,
+    action: Action,
+    op: Op,
+) -> PlanItem {
+    PlanItem {
+        variant: variant.to_owned(),
+        kind,
+        name: name.to_owned(),
+        base_path: base_path.map(str::to_owned),
+        action,
+        op,
     }
-    if let Some(n) = repo.retain_repo_versions {
-        warnings.push(format!(
-            "WARNING: repository {} had retain_repo_versions = {n}: Pulp would delete older versions, including rollback targets; init resets it to keep all versions",
-            repo.name
-        ));
-        changes.push(format!(
-            "retain_repo_versions {n} → unset (keep every version)"
-        ));
-        fields.retain_repo_versions = Some(None);
-    }
-    let mut labels = repo.pulp_labels.clone();
-    let mut label_change = false;
-    for (k, v) in want_labels {
-        if labels.get(k) != Some(v) {
-            labels.insert(k.clone(), v.clone());
-            label_change = true;
-        }
-    }
-    if label_change {
-        changes.push("labels".into());
-        fields.pulp_labels = Some(labels);
-    }
-    (changes, fields)
 }
 
-fn dist_changes(d: &Distribution, base_path: &str, serves: Option<&Serves>) -> Vec<String> {
-    let mut c = Vec::new();
-    if d.base_path != base_path {
-        c.push(format!("base_path {} → {base_path}", d.base_path));
+fn update_or_unchanged(changes: Vec<String>, op: Op) -> (Action, Op) {
+    if changes.is_empty() {
+        (Action::Unchanged, Op::Nothing)
+    } else {
+        (Action::Update(changes), op)
     }
-    if let Some(s) = serves {
-        if &d.serves() != s {
-            c.push("serve the latest staging version".into());
+}
+
+/// Plan `init` of every variant of a release from its state; changes nothing.
+pub async fn plan_init(client: &PulpClient, catalog: &Catalog, release: &str) -> Result<InitPlan> {
+    let state = ReleaseState::load(client, catalog, release, &[]).await?;
+    Ok(plan_from_state(catalog, &state))
+}
+
+/// The plan for a release in `state` (pure).
+pub fn plan_from_state(catalog: &Catalog, state: &ReleaseState) -> InitPlan {
+    let mut items = Vec::new();
+    let mut found = Vec::new();
+    let mut repositories = BTreeMap::new();
+    for v in &state.variants {
+        let names = &v.names;
+        let variant = names.variant.as_str();
+
+        // 1. Staging repository.
+        let repo_findings = findings::check_repository(catalog, names, v.repository.as_ref());
+        let (action, op) = match &v.repository {
+            None => (
+                Action::Create,
+                Op::CreateRepository(Box::new(repo_fields(catalog, names))),
+            ),
+            Some(repo) => {
+                repositories.insert(variant.to_owned(), repo.pulp_href.clone());
+                let mut changes = Vec::new();
+                let mut fields = RepositoryFields::default();
+                for f in &repo_findings {
+                    match f.code {
+                        Code::SubstitutionAllowed => {
+                            changes.push(
+                                "allow_package_substitution → false (files are immutable)".into(),
+                            );
+                            fields.allow_package_substitution = Some(false);
+                        }
+                        Code::RetentionDropsVersions => {
+                            changes.push(format!(
+                                "retain_repo_versions {} → unset (keep every version)",
+                                repo.retain_repo_versions.unwrap_or_default()
+                            ));
+                            fields.retain_repo_versions = Some(None);
+                        }
+                        Code::LabelsMissing => {
+                            let mut l = repo.pulp_labels.clone();
+                            l.extend(labels::object_labels(catalog, names, labels::ROLE_STAGING));
+                            changes.push("labels".into());
+                            fields.pulp_labels = Some(l);
+                        }
+                        _ => {}
+                    }
+                }
+                update_or_unchanged(
+                    changes,
+                    Op::UpdateRepository(repo.pulp_href.clone(), Box::new(fields)),
+                )
+            }
+        };
+        items.push(item(
+            variant,
+            ObjectKind::StagingRepository,
+            &names.repository,
+            None,
+            action,
+            op,
+        ));
+        found.extend(repo_findings);
+
+        // 2. Staging distribution: follows the latest staging version.
+        let staging_findings =
+            findings::check_staging_distribution(names, v.staging.as_ref(), v.repository.as_ref());
+        let (action, op) = match &v.staging {
+            None => (Action::Create, Op::CreateStaging(names.clone())),
+            Some(d) => {
+                let changes = staging_findings
+                    .iter()
+                    .filter_map(|f| match f.code {
+                        Code::BasePathDiffers => Some(format!(
+                            "base_path {} → {}",
+                            d.base_path, names.staging_base_path
+                        )),
+                        Code::StagingNotFollowingLatest => {
+                            Some("serve the latest staging version".into())
+                        }
+                        Code::ServesPublication => {
+                            Some("drop publication (serve the repository directly)".into())
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                update_or_unchanged(
+                    changes,
+                    Op::RepointStaging(d.pulp_href.clone(), names.clone()),
+                )
+            }
+        };
+        items.push(item(
+            variant,
+            ObjectKind::StagingDistribution,
+            &names.staging_distribution,
+            Some(&names.staging_base_path),
+            action,
+            op,
+        ));
+        found.extend(staging_findings);
+
+        // 3. Production distribution: pinned to version 0 when new; never re-pointed here.
+        let prod_findings =
+            findings::check_production_distribution(names, v.production.as_ref(), &v.served);
+        let (action, op) = match &v.production {
+            None => (Action::Create, Op::CreateProduction(names.clone())),
+            Some(d) => {
+                let changes = prod_findings
+                    .iter()
+                    .filter(|f| f.code == Code::BasePathDiffers)
+                    .map(|_| format!("base_path {} → {}", d.base_path, names.production_base_path))
+                    .collect();
+                update_or_unchanged(
+                    changes,
+                    Op::MoveProduction(d.pulp_href.clone(), names.clone()),
+                )
+            }
+        };
+        items.push(item(
+            variant,
+            ObjectKind::ProductionDistribution,
+            &names.production_distribution,
+            Some(&names.production_base_path),
+            action,
+            op,
+        ));
+        found.extend(prod_findings);
+    }
+
+    // The ledger of the release.
+    let ledger_name = crate::ledger::ledger_name(catalog, &state.release);
+    let ledger_findings = findings::check_ledger(catalog, &state.release, state.ledger.as_ref());
+    let (action, op) = match &state.ledger {
+        None => (Action::Create, Op::CreateLedger),
+        Some(l) => match l.retention() {
+            None => (Action::Unchanged, Op::Nothing),
+            Some(n) => (
+                Action::Update(vec![format!("retain_repo_versions {n} → unset")]),
+                Op::ResetLedgerRetention(l.repository().pulp_href.clone()),
+            ),
+        },
+    };
+    items.push(item(
+        "-",
+        ObjectKind::Ledger,
+        &ledger_name,
+        None,
+        action,
+        op,
+    ));
+    found.extend(ledger_findings);
+
+    // Missing objects are the `create` items: not repeated as findings.
+    found.retain(|f| {
+        !matches!(
+            f.code,
+            Code::RepositoryMissing | Code::DistributionMissing | Code::LedgerMissing
+        )
+    });
+    InitPlan {
+        release: state.release.clone(),
+        items,
+        findings: found,
+        repositories,
+    }
+}
+
+fn staging_body(names: &Names, repo: &RepositoryHref) -> serde_json::Value {
+    serde_json::json!({
+        "base_path": names.staging_base_path,
+        "repository": repo,
+        "repository_version": null,
+        "publication": null,
+    })
+}
+
+/// Carry out a plan made by [`plan_init`], in order (each variant's repository before its
+/// distributions).
+pub async fn apply_init(
+    client: &PulpClient,
+    catalog: &Catalog,
+    plan: &InitPlan,
+    wait: &WaitOptions,
+) -> Result<InitReport> {
+    let mut repositories = plan.repositories.clone();
+    let repo_of = |repos: &BTreeMap<String, RepositoryHref>, variant: &str| {
+        repos.get(variant).cloned().ok_or_else(|| {
+            Error::Inconsistent(format!(
+                "the staging repository of {} {variant} is missing after init made it",
+                plan.release
+            ))
+        })
+    };
+    for i in &plan.items {
+        match &i.op {
+            Op::Nothing => {}
+            Op::CreateRepository(fields) => {
+                let r = client.create_repository(fields).await?;
+                repositories.insert(i.variant.clone(), r.pulp_href);
+            }
+            Op::UpdateRepository(href, fields) => {
+                client.update_repository(href, fields, wait).await?;
+            }
+            Op::CreateStaging(names) => {
+                let repo = repo_of(&repositories, &i.variant)?;
+                client
+                    .create_distribution(
+                        &NewDistribution {
+                            name: names.staging_distribution.clone(),
+                            base_path: names.staging_base_path.clone(),
+                            serves: Serves::Latest(repo),
+                            pulp_labels: labels::object_labels(
+                                catalog,
+                                names,
+                                labels::ROLE_STAGING_INDEX,
+                            ),
+                            content_guard: None,
+                        },
+                        wait,
+                    )
+                    .await?;
+            }
+            Op::RepointStaging(href, names) => {
+                let repo = repo_of(&repositories, &i.variant)?;
+                client
+                    .update_distribution(href, &staging_body(names, &repo), wait)
+                    .await?;
+            }
+            Op::CreateProduction(names) => {
+                let repo = repo_of(&repositories, &i.variant)?;
+                client
+                    .create_distribution(
+                        &NewDistribution {
+                            name: names.production_distribution.clone(),
+                            base_path: names.production_base_path.clone(),
+                            serves: Serves::Version(repo.version(0)),
+                            pulp_labels: labels::object_labels(
+                                catalog,
+                                names,
+                                labels::ROLE_PRODUCTION,
+                            ),
+                            content_guard: None,
+                        },
+                        wait,
+                    )
+                    .await?;
+            }
+            Op::MoveProduction(href, names) => {
+                client
+                    .update_distribution(
+                        href,
+                        &serde_json::json!({"base_path": names.production_base_path}),
+                        wait,
+                    )
+                    .await?;
+            }
+            Op::CreateLedger => {
+                client
+                    .create_file_repository(
+                        &i.name,
+                        &crate::ledger::ledger_labels(catalog, &plan.release),
+                    )
+                    .await?;
+            }
+            Op::ResetLedgerRetention(href) => {
+                client
+                    .update_repository(
+                        href,
+                        &RepositoryFields {
+                            retain_repo_versions: Some(None),
+                            ..Default::default()
+                        },
+                        wait,
+                    )
+                    .await?;
+            }
         }
     }
-    if d.publication.is_some() {
-        c.push("drop publication (serve the repository directly)".into());
+    Ok(report(plan, false))
+}
+
+/// A plan as a report (what a dry run shows).
+pub fn report(plan: &InitPlan, dry_run: bool) -> InitReport {
+    InitReport {
+        release: plan.release.clone(),
+        dry_run,
+        items: plan.items.clone(),
+        findings: plan.findings.clone(),
+        warnings: plan
+            .findings
+            .iter()
+            .map(|f| format!("{}: {}", f.severity, f.message))
+            .collect(),
     }
-    c
 }
 
 /// Plan and (unless dry-run) apply `init` for every variant of a release.
@@ -170,210 +490,9 @@ pub async fn init(
     catalog: &Catalog,
     opts: &InitOptions,
 ) -> Result<InitReport> {
-    let release = catalog.release(&opts.release)?.clone();
-    let mut items = Vec::new();
-    let mut warnings = Vec::new();
-    for variant in &release.variants {
-        let names = catalog.names(&release.name, variant);
-        let want_labels = labels::object_labels(catalog, &names, labels::ROLE_STAGING);
-
-        // 1. Staging repository.
-        let existing = client.repository_by_name(&names.repository).await?;
-        let (action, repo) = match existing {
-            None => {
-                let repo = if opts.dry_run {
-                    None
-                } else {
-                    Some(
-                        client
-                            .create_repository(&repo_fields(catalog, &names))
-                            .await?,
-                    )
-                };
-                (Action::Create, repo)
-            }
-            Some(repo) => {
-                let (changes, fields) = repo_changes(&repo, &want_labels, &mut warnings);
-                if changes.is_empty() {
-                    (Action::Unchanged, Some(repo))
-                } else {
-                    if !opts.dry_run {
-                        client
-                            .update_repository(&repo.pulp_href, &fields, &opts.wait)
-                            .await?;
-                    }
-                    (Action::Update(changes), Some(repo))
-                }
-            }
-        };
-        items.push(PlanItem {
-            variant: variant.clone(),
-            kind: ObjectKind::StagingRepository,
-            name: names.repository.clone(),
-            base_path: None,
-            action,
-        });
-
-        // 2. Staging distribution: follows the latest staging version.
-        let staging = client
-            .distribution_by_name(&names.staging_distribution)
-            .await?;
-        let serves_latest = repo.as_ref().map(|r| Serves::Latest(r.pulp_href.clone()));
-        let action = match (&staging, &repo) {
-            (None, _) => {
-                if let (false, Some(s)) = (opts.dry_run, &serves_latest) {
-                    client
-                        .create_distribution(
-                            &NewDistribution {
-                                name: names.staging_distribution.clone(),
-                                base_path: names.staging_base_path.clone(),
-                                serves: s.clone(),
-                                pulp_labels: labels::object_labels(
-                                    catalog,
-                                    &names,
-                                    labels::ROLE_STAGING_INDEX,
-                                ),
-                                content_guard: None,
-                            },
-                            &opts.wait,
-                        )
-                        .await?;
-                }
-                Action::Create
-            }
-            (Some(d), _) => {
-                let changes = dist_changes(d, &names.staging_base_path, serves_latest.as_ref());
-                if changes.is_empty() {
-                    Action::Unchanged
-                } else {
-                    if let (false, Some(s)) = (opts.dry_run, &serves_latest) {
-                        let mut body = serde_json::json!({"base_path": names.staging_base_path});
-                        if let (serde_json::Value::Object(b), Serves::Latest(r)) = (&mut body, s) {
-                            b.insert("repository".into(), serde_json::json!(r));
-                            b.insert("repository_version".into(), serde_json::Value::Null);
-                            b.insert("publication".into(), serde_json::Value::Null);
-                        }
-                        client
-                            .update_distribution(&d.pulp_href, &body, &opts.wait)
-                            .await?;
-                    }
-                    Action::Update(changes)
-                }
-            }
-        };
-        items.push(PlanItem {
-            variant: variant.clone(),
-            kind: ObjectKind::StagingDistribution,
-            name: names.staging_distribution.clone(),
-            base_path: Some(names.staging_base_path.clone()),
-            action,
-        });
-
-        // 3. Production distribution: pinned to version 0 when new; never re-pointed here.
-        let prod = client
-            .distribution_by_name(&names.production_distribution)
-            .await?;
-        let action = match prod {
-            None => {
-                if let (false, Some(r)) = (opts.dry_run, &repo) {
-                    client
-                        .create_distribution(
-                            &NewDistribution {
-                                name: names.production_distribution.clone(),
-                                base_path: names.production_base_path.clone(),
-                                serves: Serves::Version(r.pulp_href.version(0)),
-                                pulp_labels: labels::object_labels(
-                                    catalog,
-                                    &names,
-                                    labels::ROLE_PRODUCTION,
-                                ),
-                                content_guard: None,
-                            },
-                            &opts.wait,
-                        )
-                        .await?;
-                }
-                Action::Create
-            }
-            Some(d) => {
-                let changes = dist_changes(&d, &names.production_base_path, None);
-                if matches!(d.serves(), Serves::Latest(_)) {
-                    warnings.push(format!(
-                        "WARNING: production distribution {} follows the latest staging version: every upload goes live; promote a vetted version to pin it",
-                        d.name
-                    ));
-                }
-                if changes.is_empty() {
-                    Action::Unchanged
-                } else {
-                    if !opts.dry_run {
-                        client
-                            .update_distribution(
-                                &d.pulp_href,
-                                &serde_json::json!({"base_path": names.production_base_path}),
-                                &opts.wait,
-                            )
-                            .await?;
-                    }
-                    Action::Update(changes)
-                }
-            }
-        };
-        items.push(PlanItem {
-            variant: variant.clone(),
-            kind: ObjectKind::ProductionDistribution,
-            name: names.production_distribution.clone(),
-            base_path: Some(names.production_base_path.clone()),
-            action,
-        });
+    let plan = plan_init(client, catalog, &opts.release).await?;
+    if opts.dry_run {
+        return Ok(report(&plan, true));
     }
-    // The ledger of the release.
-    let ledger_name = crate::ledger::ledger_name(catalog, &release.name);
-    let action = match client.file_repository_by_name(&ledger_name).await? {
-        None => {
-            if !opts.dry_run {
-                client
-                    .create_file_repository(
-                        &ledger_name,
-                        &crate::ledger::ledger_labels(catalog, &release.name),
-                    )
-                    .await?;
-            }
-            Action::Create
-        }
-        Some(l) => match l.retain_repo_versions {
-            None => Action::Unchanged,
-            Some(n) => {
-                warnings.push(format!(
-                    "WARNING: ledger {ledger_name} had retain_repo_versions = {n}: history would be deleted; init resets it"
-                ));
-                if !opts.dry_run {
-                    client
-                        .update_repository(
-                            &l.pulp_href,
-                            &RepositoryFields {
-                                retain_repo_versions: Some(None),
-                                ..Default::default()
-                            },
-                            &opts.wait,
-                        )
-                        .await?;
-                }
-                Action::Update(vec![format!("retain_repo_versions {n} → unset")])
-            }
-        },
-    };
-    items.push(PlanItem {
-        variant: "-".into(),
-        kind: ObjectKind::Ledger,
-        name: ledger_name,
-        base_path: None,
-        action,
-    });
-    Ok(InitReport {
-        release: release.name,
-        dry_run: opts.dry_run,
-        items,
-        warnings,
-    })
+    apply_init(client, catalog, &plan, &opts.wait).await
 }

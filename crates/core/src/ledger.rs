@@ -55,6 +55,8 @@ pub enum Outcome {
     Failed,
     /// Switched, but the customer-facing index did not match.
     VerifyFailed,
+    /// Refused by policy before anything changed (not vetted, `--expect-current` mismatch).
+    Refused,
 }
 
 impl std::fmt::Display for Outcome {
@@ -64,6 +66,7 @@ impl std::fmt::Display for Outcome {
             Self::Reverted => "reverted",
             Self::Failed => "failed",
             Self::VerifyFailed => "verify-failed",
+            Self::Refused => "refused",
         })
     }
 }
@@ -178,6 +181,38 @@ impl Ledger {
             .events_at(ledger.repo.latest_version_href.as_ref())
             .await?;
         Ok((ledger, events))
+    }
+
+    /// Find the ledger of a release and read every event (`None`: `init` has not made it).
+    pub async fn find_with_events(
+        client: &PulpClient,
+        catalog: &Catalog,
+        release: &str,
+    ) -> Result<Option<(Self, Vec<Event>)>> {
+        let Some(repo) = client
+            .file_repository_by_name(&ledger_name(catalog, release))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let ledger = Self {
+            client: client.clone(),
+            repo,
+        };
+        let events = ledger
+            .events_at(ledger.repo.latest_version_href.as_ref())
+            .await?;
+        Ok(Some((ledger, events)))
+    }
+
+    /// The ledger repository's name.
+    pub fn name(&self) -> &str {
+        &self.repo.name
+    }
+
+    /// The ledger repository.
+    pub fn repository(&self) -> &FileRepository {
+        &self.repo
     }
 
     /// Every event, oldest first, read from the latest ledger version.

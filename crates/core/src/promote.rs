@@ -12,7 +12,7 @@ use crate::catalog::Catalog;
 use crate::diff::{self, Diff, FileEntry};
 use crate::error::{Error, Result};
 use crate::ledger::{Event, EventKind, Ledger, Outcome};
-use crate::lookup;
+use crate::state::{ReleaseState, Served, VariantState};
 
 /// Digest binding a vetting record to a version's exact file set: sha256 over the sorted
 /// lines `"{filename} {sha256}\n"`.
@@ -37,8 +37,11 @@ pub struct Switch {
     pub variant: String,
     /// Production distribution name.
     pub distribution: String,
-    /// Version served now (`None`: nothing, or following latest).
+    /// Staging version customers get now (pinned, or the latest when production follows the
+    /// staging repository; `None`: nothing, a publication or another repository).
     pub from_version: Option<u64>,
+    /// What production serves now.
+    pub from: Served,
     /// Version to serve.
     pub to_version: u64,
     /// What changes for customers.
@@ -49,8 +52,6 @@ pub struct Switch {
     pub index_url: Option<String>,
     #[serde(skip)]
     dist: Option<Distribution>,
-    #[serde(skip)]
-    from_serves: Option<Serves>,
     #[serde(skip)]
     to_serves: Option<Serves>,
     #[serde(skip)]
@@ -69,11 +70,12 @@ pub struct SwitchPlan {
 }
 
 impl SwitchPlan {
-    /// Whether applying would change nothing.
+    /// Whether applying would change nothing (every production is pinned to its target
+    /// already; following the target as the latest version is not pinned to it).
     pub fn is_noop(&self) -> bool {
         self.switches
             .iter()
-            .all(|s| s.from_version == Some(s.to_version))
+            .all(|s| s.from.is_pinned_to(s.to_version))
     }
 }
 
@@ -88,6 +90,17 @@ pub struct PromoteOptions {
     pub version: Option<u64>,
     /// Refuse unless production serves this version now.
     pub expect_current: Option<u64>,
+}
+
+/// Who asked for a promote, to record a refusal in the ledger.
+#[derive(Debug, Clone)]
+pub struct Requester {
+    /// Who.
+    pub actor: String,
+    /// Why.
+    pub reason: Option<String>,
+    /// Task waiting.
+    pub wait: WaitOptions,
 }
 
 /// Options of applying a plan.
@@ -122,95 +135,68 @@ pub struct SwitchReport {
     pub pages_checked: BTreeMap<String, usize>,
 }
 
-fn served_number(s: &Serves) -> Option<u64> {
-    match s {
-        Serves::Version(v) => v.number(),
-        _ => None,
-    }
-}
-
 fn index_url(d: &Distribution) -> Option<String> {
     d.base_url
         .as_ref()
         .map(|b| format!("{}/simple/", b.trim_end_matches('/')))
 }
 
-async fn load_switch(
-    client: &PulpClient,
-    catalog: &Catalog,
-    release: &str,
-    variant: &str,
-    to: u64,
-) -> Result<Switch> {
-    // Independent lookups run concurrently: promote/rollback latency is what an SRE waits for.
-    let (repo, dist) = futures::try_join!(
-        lookup::staging_repository(client, catalog, release, variant),
-        lookup::production_distribution(client, catalog, release, variant),
-    )?;
-    let to_href = repo.pulp_href.version(to);
-    let from_serves = dist.serves();
-    let to_side = async {
-        // Both at once; a missing version is reported as such, not as a failed listing.
-        let (version, files) = futures::join!(
-            client.repository_version(&to_href),
-            diff::version_files(client, &to_href)
-        );
-        match version {
-            Err(e) if e.is_not_found() => {
-                Err(Error::Usage(format!("{} has no version {to}", repo.name)))
-            }
-            Err(e) => Err(e.into()),
-            Ok(_) => files,
-        }
-    };
-    let from_side = async {
-        match &from_serves {
-            Serves::Version(v) => diff::version_files(client, v).await,
-            Serves::Latest(r) => match client.repository(r).await?.latest_version_href {
-                Some(v) => diff::version_files(client, &v).await,
-                None => Ok(Vec::new()),
-            },
-            Serves::Nothing => Ok(Vec::new()),
-        }
-    };
-    let (to_files, from_files) = futures::try_join!(to_side, from_side)?;
+/// A switch of one variant to staging version `to`, from the state loaded for the command.
+async fn load_switch(client: &PulpClient, v: &VariantState, to: u64) -> Result<Switch> {
+    let dist = v.require_production()?.clone();
+    let to_href = v.version_href(to)?;
+    // Both sides at once; a missing version is reported as such, not as a failed listing.
+    let (to_files, from_files) =
+        futures::try_join!(v.files_of(client, to), v.served_files(client))?;
     Ok(Switch {
-        variant: variant.into(),
+        variant: v.variant().to_owned(),
         distribution: dist.name.clone(),
-        from_version: served_number(&from_serves),
+        from_version: v.served.staging_number(),
+        from: v.served.clone(),
         to_version: to,
         diff: diff::diff(&from_files, &to_files),
         digest: digest(&to_files),
         index_url: index_url(&dist),
         dist: Some(dist),
-        from_serves: Some(from_serves),
         to_serves: Some(Serves::Version(to_href)),
         to_files,
     })
 }
 
-/// Plan a promotion: checks vetting, digests and `--expect-current`; changes nothing.
-pub async fn plan_promote(
+/// Why one variant's promotion was refused.
+#[derive(Debug, Clone)]
+struct Refusal {
+    variant: String,
+    from: Option<u64>,
+    to: u64,
+    digest: Option<String>,
+    why: String,
+}
+
+/// The plan, or the refusals (with the state they were decided on).
+async fn decide_promote(
     client: &PulpClient,
     catalog: &Catalog,
     opts: &PromoteOptions,
-) -> Result<SwitchPlan> {
-    let release = catalog.release(&opts.release)?;
-    let variants = if opts.variants.is_empty() {
-        release.variants.clone()
-    } else {
-        opts.variants.clone()
-    };
-    for v in &variants {
-        catalog.variant(&opts.release, v)?;
-    }
-    let (_, events) = Ledger::open_with_events(client, catalog, &opts.release).await?;
+) -> Result<(ReleaseState, std::result::Result<SwitchPlan, Vec<Refusal>>)> {
+    let state = ReleaseState::load(client, catalog, &opts.release, &opts.variants).await?;
+    state.require_ledger(catalog)?;
     let mut refusals = Vec::new();
-    let mut wanted: Vec<(&String, u64, Option<String>)> = Vec::new();
-    for v in &variants {
-        let vetted: BTreeMap<u64, &Event> = events
-            .iter()
-            .filter(|e| e.kind == EventKind::Vet && e.variant == *v && e.outcome == Outcome::Ok)
+    let mut wanted: Vec<(&VariantState, u64, Option<String>)> = Vec::new();
+    for v in &state.variants {
+        let name = v.variant();
+        v.require_repository()?;
+        v.require_production()?;
+        let refuse = |to: u64, digest: Option<String>, why: String| Refusal {
+            variant: name.to_owned(),
+            from: v.served.staging_number(),
+            to,
+            digest,
+            why: format!("{name}: {why}"),
+        };
+        let vetted: BTreeMap<u64, &Event> = state
+            .events_of(name)
+            .filter(|e| e.kind == EventKind::Vet && e.outcome == Outcome::Ok)
             .map(|e| (e.to_version, e))
             .collect();
         let to = match opts.version {
@@ -218,9 +204,13 @@ pub async fn plan_promote(
             None => match vetted.keys().next_back() {
                 Some(n) => *n,
                 None => {
-                    refusals.push(format!(
-                        "{v}: no vetted version; run `wheelgate vet --release {} --variant {v}` first",
-                        opts.release
+                    refusals.push(refuse(
+                        v.latest.as_ref().map(|l| l.number).unwrap_or(0),
+                        None,
+                        format!(
+                            "no vetted version; run `wheelgate vet --release {} --variant {name}` first",
+                            opts.release
+                        ),
                     ));
                     continue;
                 }
@@ -228,57 +218,138 @@ pub async fn plan_promote(
         };
         match vetted.get(&to) {
             Some(record) => wanted.push((v, to, record.digest.clone())),
-            None => refusals.push(format!(
-                "{v}: version {to} is not vetted; run `wheelgate vet --release {} --variant {v} --version {to}`",
-                opts.release
-            )),
+            None => {
+                // A version that does not exist is a usage error, not advice to vet it.
+                v.existing_version(client, to).await?;
+                refusals.push(refuse(
+                    to,
+                    None,
+                    format!(
+                        "version {to} is not vetted; run `wheelgate vet --release {} --variant {name} --version {to}`",
+                        opts.release
+                    ),
+                ));
+            }
         }
     }
-    let loaded = futures::future::try_join_all(
-        wanted
-            .iter()
-            .map(|(v, to, _)| load_switch(client, catalog, &opts.release, v, *to)),
-    )
-    .await?;
+    let loaded =
+        futures::future::try_join_all(wanted.iter().map(|(v, to, _)| load_switch(client, v, *to)))
+            .await?;
     let mut switches = Vec::new();
     for ((v, to, vetted_digest), switch) in wanted.iter().zip(loaded) {
+        let name = v.variant();
         if vetted_digest.as_deref() != Some(switch.digest.as_str()) {
-            refusals.push(format!(
-                "{v}: version {to} no longer has the file set that was vetted (digest {} then, {} now)",
-                vetted_digest.as_deref().unwrap_or("-"),
-                switch.digest
-            ));
+            refusals.push(Refusal {
+                variant: name.to_owned(),
+                from: switch.from_version,
+                to: *to,
+                digest: Some(switch.digest.clone()),
+                why: format!(
+                    "{name}: version {to} no longer has the file set that was vetted (digest {} then, {} now)",
+                    vetted_digest.as_deref().unwrap_or("-"),
+                    switch.digest
+                ),
+            });
             continue;
         }
         if let Some(m) = opts.expect_current {
             if switch.from_version != Some(m) {
-                refusals.push(format!(
-                    "{v}: production serves {} now, not {m} (--expect-current); someone else changed it — review and retry",
-                    switch
-                        .from_version
-                        .map(|n| format!("version {n}"))
-                        .unwrap_or_else(|| "no pinned version".into())
-                ));
+                refusals.push(Refusal {
+                    variant: name.to_owned(),
+                    from: switch.from_version,
+                    to: *to,
+                    digest: Some(switch.digest.clone()),
+                    why: format!(
+                        "{name}: production serves {} now, not {m} (--expect-current); someone else changed it — review and retry",
+                        switch
+                            .from_version
+                            .map(|n| format!("version {n}"))
+                            .unwrap_or_else(|| "no staging version".into())
+                    ),
+                });
                 continue;
             }
         }
         switches.push(switch);
     }
-    if !refusals.is_empty() {
-        return Err(Error::Refused(format!(
-            "promotion refused, nothing changed:\n  {}",
-            refusals.join("\n  ")
-        )));
+    let plan = if refusals.is_empty() {
+        Ok(SwitchPlan {
+            kind: EventKind::Promote,
+            release: opts.release.clone(),
+            switches,
+        })
+    } else {
+        Err(refusals)
+    };
+    Ok((state, plan))
+}
+
+fn refused(refusals: &[Refusal]) -> Error {
+    Error::Refused(format!(
+        "promotion refused, nothing changed:\n  {}",
+        refusals
+            .iter()
+            .map(|r| r.why.as_str())
+            .collect::<Vec<_>>()
+            .join("\n  ")
+    ))
+}
+
+/// Plan a promotion: checks that the versions exist, vetting, digests and
+/// `--expect-current`; changes nothing (a dry run).
+pub async fn plan_promote(
+    client: &PulpClient,
+    catalog: &Catalog,
+    opts: &PromoteOptions,
+) -> Result<SwitchPlan> {
+    let (_, plan) = decide_promote(client, catalog, opts).await?;
+    plan.map_err(|r| refused(&r))
+}
+
+/// Plan a promotion that is meant to be applied: as [`plan_promote`], and a refusal is
+/// recorded in the ledger (one `refused` promote event per refused variant), since every
+/// outcome of a promote goes there.
+pub async fn plan_promote_recorded(
+    client: &PulpClient,
+    catalog: &Catalog,
+    opts: &PromoteOptions,
+    by: &Requester,
+) -> Result<SwitchPlan> {
+    let (state, plan) = decide_promote(client, catalog, opts).await?;
+    let refusals = match plan {
+        Ok(p) => return Ok(p),
+        Err(r) => r,
+    };
+    let ledger = state.require_ledger(catalog)?;
+    let events: Vec<Event> = refusals
+        .iter()
+        .map(|r| Event {
+            kind: EventKind::Promote,
+            time: crate::time::rfc3339_now(),
+            actor: by.actor.clone(),
+            release: opts.release.clone(),
+            variant: r.variant.clone(),
+            from_version: r.from,
+            to_version: r.to,
+            digest: r.digest.clone(),
+            reason: by.reason.clone(),
+            outcome: Outcome::Refused,
+            detail: Some(r.why.clone()),
+        })
+        .collect();
+    if let Err(e) =
+        futures::future::try_join_all(events.iter().map(|e| ledger.append(e, &by.wait))).await
+    {
+        // The refusal is the answer; a failure to record it is secondary.
+        tracing::warn!(error = %e, "could not record the refused promote in the ledger");
     }
-    Ok(SwitchPlan {
-        kind: EventKind::Promote,
-        release: opts.release.clone(),
-        switches,
-    })
+    Err(refused(&refusals))
 }
 
 /// Plan a rollback of one variant: to the version production served before the current one
-/// (from the ledger), or to `to` if that version was promoted before.
+/// (from the ledger), or to `to` if that version was promoted before (or is 0, the empty
+/// start, given explicitly). Going back to version 0 implicitly is refused: customers would
+/// get an empty index.
 pub async fn plan_rollback(
     client: &PulpClient,
     catalog: &Catalog,
@@ -286,23 +357,22 @@ pub async fn plan_rollback(
     variant: &str,
     to: Option<u64>,
 ) -> Result<SwitchPlan> {
-    catalog.variant(release, variant)?;
-    let ((_, events), dist) = futures::try_join!(
-        Ledger::open_with_events(client, catalog, release),
-        lookup::production_distribution(client, catalog, release, variant),
-    )?;
-    let switches: Vec<&Event> = events
-        .iter()
+    let state = ReleaseState::load(client, catalog, release, &[variant.to_owned()]).await?;
+    state.require_ledger(catalog)?;
+    let v = state
+        .variant(variant)
+        .ok_or_else(|| Error::Inconsistent(format!("no state loaded for {variant}")))?;
+    v.require_production()?;
+    let switches: Vec<&Event> = state
+        .events_of(variant)
         .filter(|e| {
-            e.variant == variant
-                && matches!(e.kind, EventKind::Promote | EventKind::Rollback)
-                && e.outcome == Outcome::Ok
+            matches!(e.kind, EventKind::Promote | EventKind::Rollback) && e.outcome == Outcome::Ok
         })
         .collect();
-    let current = served_number(&dist.serves());
+    let current = v.served.staging_number();
     let target = match to {
         Some(n) => {
-            if !switches.iter().any(|e| e.to_version == n) {
+            if n != 0 && !switches.iter().any(|e| e.to_version == n) {
                 return Err(Error::Refused(format!("{variant}: version {n} was never promoted; rollback only returns to versions customers were served")));
             }
             n
@@ -313,6 +383,12 @@ pub async fn plan_rollback(
                 .rev()
                 .find(|e| Some(e.to_version) == current);
             match last.and_then(|e| e.from_version) {
+                Some(0) => {
+                    return Err(Error::Refused(format!(
+                        "{variant}: before version {} production served version 0, the empty index `init` made: customers would get no packages; pass --to 0 to do that on purpose",
+                        current.unwrap_or(0)
+                    )))
+                }
                 Some(n) => n,
                 None => {
                     return Err(Error::Refused(format!(
@@ -325,7 +401,7 @@ pub async fn plan_rollback(
             }
         }
     };
-    let switch = load_switch(client, catalog, release, variant, target).await?;
+    let switch = load_switch(client, v, target).await?;
     Ok(SwitchPlan {
         kind: EventKind::Rollback,
         release: release.into(),
@@ -366,10 +442,17 @@ pub async fn apply(
             let mut reverted = Vec::new();
             let mut stuck = Vec::new();
             for d in done.iter().rev() {
-                let (Some(dd), Some(from)) = (&d.dist, &d.from_serves) else {
+                let Some(dd) = &d.dist else {
                     continue;
                 };
-                match client.serve(&dd.pulp_href, from, &opts.wait).await {
+                let Some(from) = d.from.to_serves() else {
+                    stuck.push(format!(
+                        "{} (it served a publication before; point it back by hand)",
+                        d.variant
+                    ));
+                    continue;
+                };
+                match client.serve(&dd.pulp_href, &from, &opts.wait).await {
                     Ok(_) => reverted.push(d.variant.clone()),
                     Err(e) => stuck.push(format!("{} ({e})", d.variant)),
                 }

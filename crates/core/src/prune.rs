@@ -5,8 +5,9 @@
 //! - it is one of the `keep_latest` newest (the newest is what the staging index serves and
 //!   what the next upload builds on);
 //! - production serves it (Pulp refuses that deletion too);
-//! - the ledger names it: vetted, or the from/to of any promote or rollback, whatever the
-//!   outcome (a rollback target, or evidence for an auditor).
+//! - the ledger names it: vetted, or the from/to of any promote or rollback that was
+//!   attempted, whatever the outcome (a rollback target, or evidence for an auditor); a
+//!   refused promote changed nothing and keeps nothing.
 //!
 //! Everything else is deleted, one Pulp task per version (Pulp folds the content changes into
 //! the next version, so the versions that stay keep their exact content). The plan is made
@@ -15,14 +16,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pulp_client::{PulpClient, Repository, RepositoryVersionHref, Serves, WaitOptions};
+use pulp_client::{PulpClient, Repository, RepositoryVersionHref, WaitOptions};
 use serde::Serialize;
 
 use crate::catalog::Catalog;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::labels;
 use crate::ledger::{Event, EventKind, Ledger, Outcome};
-use crate::lookup;
+use crate::state::ReleaseState;
 
 /// What to prune.
 #[derive(Debug, Clone)]
@@ -129,8 +130,10 @@ pub fn decide(
                 EventKind::Vet if e.to_version == n && e.outcome == Outcome::Ok => {
                     why.push(KeepReason::Vetted)
                 }
+                // A refusal changed nothing: it is no reason to keep a version.
                 EventKind::Promote | EventKind::Rollback
-                    if e.to_version == n || e.from_version == Some(n) =>
+                    if e.outcome != Outcome::Refused
+                        && (e.to_version == n || e.from_version == Some(n)) =>
                 {
                     why.push(KeepReason::Served)
                 }
@@ -148,30 +151,35 @@ pub fn decide(
     (keep, delete)
 }
 
-/// Plan a prune; changes nothing.
+/// Plan a prune; changes nothing. `keep_latest` 0 is refused: the newest version is what
+/// the staging index serves and what the next upload builds on.
 pub async fn plan_prune(
     client: &PulpClient,
     catalog: &Catalog,
     opts: &PruneOptions,
 ) -> Result<PrunePlan> {
-    catalog.variant(&opts.release, &opts.variant)?;
-    let ((ledger, events), repo, dist) = futures::try_join!(
-        Ledger::open_with_events(client, catalog, &opts.release),
-        lookup::staging_repository(client, catalog, &opts.release, &opts.variant),
-        lookup::production_distribution(client, catalog, &opts.release, &opts.variant),
-    )?;
+    if opts.keep_latest == 0 {
+        return Err(Error::Usage(
+            "--keep-latest 0 would delete the newest staging version, which the staging index serves and the next upload builds on; keep at least 1".into(),
+        ));
+    }
+    let state = ReleaseState::load(
+        client,
+        catalog,
+        &opts.release,
+        std::slice::from_ref(&opts.variant),
+    )
+    .await?;
+    let ledger = state.require_ledger(catalog)?.clone();
+    let variant = state
+        .variant(&opts.variant)
+        .ok_or_else(|| Error::Inconsistent(format!("no state loaded for {}", opts.variant)))?;
+    let repo = variant.require_repository()?.clone();
+    variant.require_production()?;
     let versions = client.list_versions(&repo.pulp_href).await?;
     let numbers: Vec<u64> = versions.iter().map(|v| v.number).collect();
-    let latest = numbers.iter().copied().max();
-    let production = match dist.serves() {
-        Serves::Version(v) => v.number(),
-        Serves::Latest(_) => latest,
-        Serves::Nothing => None,
-    };
-    let events: Vec<Event> = events
-        .into_iter()
-        .filter(|e| e.variant == opts.variant)
-        .collect();
+    let production = variant.served.staging_number();
+    let events: Vec<Event> = state.events_of(&opts.variant).cloned().collect();
     let (keep, delete) = decide(&numbers, opts.keep_latest, production, &events);
     Ok(PrunePlan {
         release: opts.release.clone(),
@@ -305,6 +313,14 @@ mod tests {
         assert_eq!(keep[&7], vec![KeepReason::Production]);
         assert_eq!(keep[&9], vec![KeepReason::Recent]);
         assert_eq!(keep[&10], vec![KeepReason::Recent]);
+    }
+
+    #[test]
+    fn a_refused_promote_keeps_nothing() {
+        let events = vec![event(EventKind::Promote, Some(0), 1, Outcome::Refused)];
+        let (keep, delete) = decide(&[0, 1, 2], 1, Some(0), &events);
+        assert_eq!(delete, vec![1]);
+        assert_eq!(keep[&0], vec![KeepReason::Initial, KeepReason::Production]);
     }
 
     #[test]

@@ -1,14 +1,16 @@
-//! `status`: what staging and production hold, per variant of a release.
+//! `status`: what staging and production hold, per variant of a release, and every broken
+//! invariant as a typed finding.
 
 use std::collections::BTreeSet;
 
 use futures::TryStreamExt;
-use pulp_client::{PackageQuery, PulpClient, Serves};
+use pulp_client::{PackageQuery, PulpClient};
 use serde::Serialize;
 
 use crate::catalog::Catalog;
-use crate::error::Result;
-use crate::labels;
+use crate::error::{Error, Result};
+use crate::findings::{self, Finding};
+use crate::state::{ReleaseState, Served, VariantState};
 
 /// Staging side of a variant.
 #[derive(Debug, Clone, Serialize)]
@@ -32,10 +34,13 @@ pub struct StagingStatus {
 pub struct ProductionStatus {
     /// Distribution name.
     pub distribution: String,
-    /// Version served (`None`: nothing / missing).
+    /// Staging version customers get now (`None`: nothing, a publication, another
+    /// repository, or missing). When production follows the staging repository, its latest.
     pub version: Option<u64>,
-    /// Whether it follows the latest staging version instead of a pinned one (unsafe).
+    /// Whether it follows a repository instead of a pinned version (unsafe).
     pub follows_latest: bool,
+    /// What it serves.
+    pub serves: Served,
     /// Build id of the served version, if recorded.
     pub build_id: Option<String>,
     /// Simple index URL.
@@ -51,7 +56,10 @@ pub struct VariantStatus {
     pub staging: StagingStatus,
     /// Production.
     pub production: ProductionStatus,
-    /// Things an operator should know.
+    /// Broken invariants of its objects, each once.
+    pub findings: Vec<Finding>,
+    /// The findings as text lines (`warning: ...`), for renderers that print lines.
+    #[serde(skip)]
     pub warnings: Vec<String>,
 }
 
@@ -62,6 +70,18 @@ pub struct StatusReport {
     pub release: String,
     /// Per variant, in catalog order.
     pub variants: Vec<VariantStatus>,
+    /// Broken invariants of the release's own objects (the ledger), each once.
+    pub findings: Vec<Finding>,
+}
+
+impl StatusReport {
+    /// Every finding: the variants' (in order), then the release's.
+    pub fn all_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.variants
+            .iter()
+            .flat_map(|v| v.findings.iter())
+            .chain(self.findings.iter())
+    }
 }
 
 fn index_url(base_url: &Option<String>) -> Option<String> {
@@ -71,103 +91,91 @@ fn index_url(base_url: &Option<String>) -> Option<String> {
     })
 }
 
-/// Gather the status of every variant of a release.
-pub async fn status(client: &PulpClient, catalog: &Catalog, release: &str) -> Result<StatusReport> {
-    let rel = catalog.release(release)?;
-    let mut variants = Vec::new();
-    for variant in &rel.variants {
-        let names = catalog.names(release, variant);
-        let mut warnings = Vec::new();
-        let repo = client.repository_by_name(&names.repository).await?;
-        let mut staging = StagingStatus {
-            repository: names.repository.clone(),
-            version: None,
-            build_id: None,
-            files: 0,
-            projects: 0,
-            index_url: None,
-        };
-        let builds = repo
+/// Text lines of findings (`warning: ...`).
+pub fn lines(findings: &[Finding]) -> Vec<String> {
+    findings
+        .iter()
+        .map(|f| format!("{}: {}", f.severity, f.message))
+        .collect()
+}
+
+async fn variant_status(
+    client: &PulpClient,
+    catalog: &Catalog,
+    v: &VariantState,
+) -> Result<VariantStatus> {
+    let names = &v.names;
+    let mut staging = StagingStatus {
+        repository: names.repository.clone(),
+        version: v.latest.as_ref().map(|l| l.number),
+        build_id: v
+            .latest
             .as_ref()
-            .map(|r| labels::builds(&r.pulp_labels))
-            .unwrap_or_default();
-        match &repo {
-            None => warnings.push(format!(
-                "staging repository {} does not exist: run `wheelgate init --release {release}`",
-                names.repository
-            )),
-            Some(r) => {
-                if let Some(n) = r.retain_repo_versions {
-                    warnings.push(format!(
-                        "WARNING: {} has retain_repo_versions = {n}: Pulp deletes older versions, including rollback targets; run `wheelgate init --release {release}` to reset it",
-                        r.name
-                    ));
-                }
-                if let Some(latest) = &r.latest_version_href {
-                    let v = client.repository_version(latest).await?;
-                    staging.version = Some(v.number);
-                    staging.build_id = builds.get(&v.number).cloned();
-                    staging.files = v.content_summary.packages_present();
-                    let projects: BTreeSet<String> = client
-                        .packages(&PackageQuery {
-                            repository_version: Some(latest.clone()),
-                            fields: vec!["name".into()],
-                            limit: Some(1000),
-                            ..Default::default()
-                        })
-                        .await?
-                        .map_ok(|p| pulp_client::simple::normalize_project(&p.name))
-                        .try_collect()
-                        .await?;
-                    staging.projects = projects.len();
-                }
+            .and_then(|l| v.build(l.number))
+            .map(str::to_owned),
+        files: 0,
+        projects: 0,
+        index_url: v.staging.as_ref().and_then(|d| index_url(&d.base_url)),
+    };
+    if let Some(latest) = &v.latest {
+        let (version, projects) = futures::try_join!(
+            async { Ok::<_, Error>(client.repository_version(&latest.href).await?) },
+            async {
+                let p: BTreeSet<String> = client
+                    .packages(&PackageQuery {
+                        repository_version: Some(latest.href.clone()),
+                        fields: vec!["name".into()],
+                        limit: Some(1000),
+                        ..Default::default()
+                    })
+                    .await?
+                    .map_ok(|p| pulp_client::simple::normalize_project(&p.name))
+                    .try_collect()
+                    .await?;
+                Ok::<_, Error>(p)
             }
-        }
-        if let Some(d) = client
-            .distribution_by_name(&names.staging_distribution)
-            .await?
-        {
-            staging.index_url = index_url(&d.base_url);
-        }
-        let mut production = ProductionStatus {
-            distribution: names.production_distribution.clone(),
-            version: None,
-            follows_latest: false,
-            build_id: None,
-            index_url: None,
-        };
-        match client
-            .distribution_by_name(&names.production_distribution)
-            .await?
-        {
-            None => warnings.push(format!(
-                "production distribution {} does not exist",
-                names.production_distribution
-            )),
-            Some(d) => {
-                production.index_url = index_url(&d.base_url);
-                match d.serves() {
-                    Serves::Version(v) => {
-                        production.version = v.number();
-                        production.build_id = v.number().and_then(|n| builds.get(&n).cloned());
-                    }
-                    Serves::Latest(_) => {
-                        production.follows_latest = true;
-                        warnings.push(format!("WARNING: production distribution {} follows the latest staging version", d.name));
-                    }
-                    Serves::Nothing => {}
-                }
-            }
-        }
-        variants.push(VariantStatus {
-            variant: variant.clone(),
-            staging,
-            production,
-            warnings,
+        )?;
+        staging.files = version.content_summary.packages_present();
+        staging.projects = projects.len();
+    }
+    let number = v.served.staging_number();
+    let production = ProductionStatus {
+        distribution: names.production_distribution.clone(),
+        version: number,
+        follows_latest: matches!(v.served, Served::Following { .. }),
+        serves: v.served.clone(),
+        build_id: number.and_then(|n| v.build(n)).map(str::to_owned),
+        index_url: v.production.as_ref().and_then(|d| index_url(&d.base_url)),
+    };
+    let findings = findings::check_variant(catalog, v);
+    Ok(VariantStatus {
+        variant: names.variant.clone(),
+        staging,
+        production,
+        warnings: lines(&findings),
+        findings,
+    })
+}
+
+/// Gather the status of every variant of a release. A release none of whose objects exist
+/// is an error ([`Error::ReleaseNotInitialized`]), not a list of findings.
+pub async fn status(client: &PulpClient, catalog: &Catalog, release: &str) -> Result<StatusReport> {
+    let state = ReleaseState::load(client, catalog, release, &[]).await?;
+    if !state.any_exists() {
+        return Err(Error::ReleaseNotInitialized {
+            release: release.to_owned(),
         });
     }
+    let variants = futures::future::try_join_all(
+        state
+            .variants
+            .iter()
+            .map(|v| variant_status(client, catalog, v)),
+    )
+    .await?;
     Ok(StatusReport {
         release: release.to_owned(),
         variants,
+        findings: findings::check_ledger(catalog, release, state.ledger.as_ref()),
     })
 }

@@ -97,10 +97,10 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
     let number = version.number().unwrap_or(0);
     if let Err(e) = client.repository_version(&version).await {
         if e.is_not_found() {
-            return Err(Error::Usage(format!(
-                "{} has no version {number}",
-                names.repository
-            )));
+            return Err(Error::NoSuchVersion {
+                repository: names.repository.clone(),
+                version: number,
+            });
         }
         return Err(e.into());
     }
