@@ -10,6 +10,7 @@
 #[macro_use]
 mod util;
 
+mod connection;
 mod help;
 mod init_status;
 mod invalid;
