@@ -10,6 +10,7 @@
 #[macro_use]
 mod util;
 
+mod cli;
 mod connection;
 mod help;
 mod init_status;

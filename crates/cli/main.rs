@@ -5,11 +5,11 @@ mod cli;
 mod commands;
 mod exit;
 mod output;
+mod usage;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::Cli;
@@ -29,16 +29,17 @@ fn init_logging(cli: &Cli) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_span_events(if cli.verbose > 0 {
-            tracing_subscriber::fmt::format::FmtSpan::CLOSE
-        } else {
-            tracing_subscriber::fmt::format::FmtSpan::NONE
-        })
+        // One line per request: the request's span carries method and URL, its one event the
+        // status and time; span open/close lines would repeat it.
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::NONE)
         .try_init();
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match usage::parse() {
+        Ok(cli) => cli,
+        Err(status) => return status.into(),
+    };
     init_logging(&cli);
     let out = Printer {
         format: cli.output,
