@@ -1,4 +1,4 @@
-//! Retry classification against a tiny scripted HTTP stub: the error paths a real Pulp
+//! Retry classification against scripted wiremock stubs: the error paths a real Pulp
 //! cannot be made to produce on demand (503 storms, 429 with Retry-After, dropped connections).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,57 +9,62 @@ use std::time::Duration;
 use pulp_client::{ClientConfig, ClientError, ConnectionSettings, PulpClient, RetryConfig, Secret};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
+use wiremock::matchers::{any, method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 mod stub;
-use stub::read_head;
 
-/// One scripted answer: status and body; `None` drops the connection without answering.
-type Script = Vec<Option<(u16, &'static str)>>;
-
-struct Stub {
-    url: String,
-    hits: Arc<AtomicUsize>,
+/// A server answering with `script` in order, then repeating its last answer. A 429 says
+/// `Retry-After: 0`.
+async fn scripted(script: &[(u16, &str)]) -> MockServer {
+    let server = MockServer::start().await;
+    for (i, (status, body)) in script.iter().enumerate() {
+        let mut answer =
+            ResponseTemplate::new(*status).set_body_raw(body.to_string(), "application/json");
+        if *status == 429 {
+            answer = answer.insert_header("Retry-After", "0");
+        }
+        let mock = Mock::given(any()).respond_with(answer);
+        let mock = if i + 1 < script.len() {
+            mock.up_to_n_times(1)
+        } else {
+            mock
+        };
+        mock.mount(&server).await;
+    }
+    server
 }
 
-async fn stub(script: Script) -> Stub {
+async fn hits(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap_or_default().len()
+}
+
+/// wiremock cannot drop a connection without answering, so this case keeps a few lines of
+/// hand-written stub: the first connection is closed after reading the request, later ones get
+/// `then`.
+async fn drops_first_connection(then: (u16, &'static str)) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
     tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                return;
-            };
+        while let Ok((mut sock, _)) = listener.accept().await {
             let n = counter.fetch_add(1, Ordering::SeqCst);
-            let answer = script
-                .get(n)
-                .cloned()
-                .unwrap_or(script.last().cloned().flatten());
-            // Read the request head (and ignore any body).
-            read_head(&mut sock).await;
-            match answer {
-                None => drop(sock),
-                Some((status, body)) => {
-                    let extra = if status == 429 {
-                        "Retry-After: 0\r\n"
-                    } else {
-                        ""
-                    };
-                    let resp = format!(
-                        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
-                        body.len()
-                    );
-                    let _ = sock.write_all(resp.as_bytes()).await;
-                    let _ = sock.shutdown().await;
-                }
+            stub::read_head(&mut sock).await;
+            if n == 0 {
+                drop(sock);
+                continue;
             }
+            let (status, body) = then;
+            let resp = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = sock.write_all(resp.as_bytes()).await;
+            let _ = sock.shutdown().await;
         }
     });
-    Stub {
-        url: format!("http://{addr}"),
-        hits,
-    }
+    (format!("http://{addr}"), hits)
 }
 
 fn client(url: &str) -> PulpClient {
@@ -77,39 +82,33 @@ const STATUS: &str = r#"{"versions":[{"component":"core","version":"3.123.1"}],"
 
 #[tokio::test]
 async fn get_retries_through_a_503_storm() {
-    let s = stub(vec![
-        Some((503, "{}")),
-        Some((502, "{}")),
-        Some((504, "{}")),
-        Some((200, STATUS)),
-    ])
-    .await;
-    let status = client(&s.url).status().await.unwrap();
+    let s = scripted(&[(503, "{}"), (502, "{}"), (504, "{}"), (200, STATUS)]).await;
+    let status = client(&s.uri()).status().await.unwrap();
     assert_eq!(status.component("core"), Some("3.123.1"));
-    assert_eq!(s.hits.load(Ordering::SeqCst), 4);
+    assert_eq!(hits(&s).await, 4);
 }
 
 #[tokio::test]
 async fn get_retries_429_honouring_retry_after() {
-    let s = stub(vec![Some((429, "{}")), Some((200, STATUS))]).await;
-    client(&s.url).status().await.unwrap();
-    assert_eq!(s.hits.load(Ordering::SeqCst), 2);
+    let s = scripted(&[(429, "{}"), (200, STATUS)]).await;
+    client(&s.uri()).status().await.unwrap();
+    assert_eq!(hits(&s).await, 2);
 }
 
 #[tokio::test]
 async fn get_gives_up_after_max_elapsed() {
-    let s = stub(vec![Some((503, r#"{"detail":"down for maintenance"}"#))]).await;
-    let err = client(&s.url).status().await.unwrap_err();
+    let s = scripted(&[(503, r#"{"detail":"down for maintenance"}"#)]).await;
+    let err = client(&s.uri()).status().await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert!(err.to_string().contains("down for maintenance"), "{err}");
-    let hits = s.hits.load(Ordering::SeqCst);
-    assert!(hits > 2, "expected several attempts, got {hits}");
+    let n = hits(&s).await;
+    assert!(n > 2, "expected several attempts, got {n}");
 }
 
 #[tokio::test]
 async fn post_is_not_retried_on_503() {
-    let s = stub(vec![Some((503, "{}")), Some((201, "{}"))]).await;
-    let c = client(&s.url);
+    let s = scripted(&[(503, "{}"), (201, "{}")]).await;
+    let c = client(&s.uri());
     let err = c
         .create_repository(&pulp_client::RepositoryFields {
             name: Some("x".into()),
@@ -118,18 +117,14 @@ async fn post_is_not_retried_on_503() {
         .await
         .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
-    assert_eq!(s.hits.load(Ordering::SeqCst), 1);
+    assert_eq!(hits(&s).await, 1);
 }
 
 #[tokio::test]
 async fn unauthorized_is_not_retried_and_reads_clearly() {
-    let s = stub(vec![Some((
-        401,
-        r#"{"detail":"Invalid username/password."}"#,
-    ))])
-    .await;
+    let s = scripted(&[(401, r#"{"detail":"Invalid username/password."}"#)]).await;
     let settings = ConnectionSettings {
-        base_url: Some(s.url.clone()),
+        base_url: Some(s.uri()),
         username: Some("admin".into()),
         password: Some(Secret::new("wrong-password-123")),
         ..Default::default()
@@ -143,34 +138,30 @@ async fn unauthorized_is_not_retried_and_reads_clearly() {
     assert!(msg.contains("Invalid username/password."), "{msg}");
     assert!(!msg.contains("wrong-password-123"), "{msg}");
     // The session login and the request itself: each refused once, neither retried.
-    assert_eq!(s.hits.load(Ordering::SeqCst), 2);
+    assert_eq!(hits(&s).await, 2);
 }
 
 #[tokio::test]
 async fn client_errors_are_not_retried() {
-    let s = stub(vec![Some((
-        400,
-        r#"{"name":["This field must be unique."]}"#,
-    ))])
-    .await;
-    let err = client(&s.url).status().await.unwrap_err();
+    let s = scripted(&[(400, r#"{"name":["This field must be unique."]}"#)]).await;
+    let err = client(&s.uri()).status().await.unwrap_err();
     assert_eq!(err.body().unwrap().field_errors()[0].0, "name");
-    assert_eq!(s.hits.load(Ordering::SeqCst), 1);
+    assert_eq!(hits(&s).await, 1);
 }
 
 #[tokio::test]
 async fn dropped_connection_is_retried_for_get_only() {
-    let s = stub(vec![None, Some((200, STATUS))]).await;
-    client(&s.url).status().await.unwrap();
-    assert_eq!(s.hits.load(Ordering::SeqCst), 2);
+    let (url, n) = drops_first_connection((200, STATUS)).await;
+    client(&url).status().await.unwrap();
+    assert_eq!(n.load(Ordering::SeqCst), 2);
 
-    let s = stub(vec![None, Some((201, "{}"))]).await;
-    let err = client(&s.url)
+    let (url, n) = drops_first_connection((201, "{}")).await;
+    let err = client(&url)
         .create_repository(&pulp_client::RepositoryFields::default())
         .await
         .unwrap_err();
     assert!(matches!(err, ClientError::Transport { .. }), "{err:?}");
-    assert_eq!(s.hits.load(Ordering::SeqCst), 1);
+    assert_eq!(n.load(Ordering::SeqCst), 1);
 }
 
 /// Issue 9: with Pulp stopped, the first request fails at once (it used to retry for a minute
@@ -197,28 +188,35 @@ async fn connection_refused_on_first_contact_fails_at_once() {
     assert_eq!(cause.as_deref(), Some("connection refused"));
 }
 
-/// A stub that records request heads and answers a token endpoint and the status endpoint.
-async fn auth_stub() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
-    stub::serve(|head| {
-        stub::Answer::json(
-            200,
-            if head.starts_with("POST /token") {
-                r#"{"access_token":"tok-123","token_type":"Bearer","expires_in":3600}"#
-            } else {
-                STATUS
-            },
-        )
-    })
-    .await
+/// A server answering a token endpoint and the status endpoint, recording the requests.
+async fn auth_stub() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            r#"{"access_token":"tok-123","token_type":"Bearer","expires_in":3600}"#,
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_raw(STATUS, "application/json"))
+        .mount(&server)
+        .await;
+    server
 }
 
-fn authorization(head: &str) -> Option<String> {
-    stub::header(head, "authorization")
+fn authorization(r: &Request) -> Option<String> {
+    r.headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 #[tokio::test]
 async fn oauth2_token_is_fetched_once_and_sent_as_bearer() {
-    let (url, heads) = auth_stub().await;
+    let server = auth_stub().await;
+    let url = server.uri();
     let settings = ConnectionSettings {
         base_url: Some(url.clone()),
         client_id: Some("ci-bot".into()),
@@ -231,17 +229,17 @@ async fn oauth2_token_is_fetched_once_and_sent_as_bearer() {
     let c = PulpClient::new(cfg).unwrap();
     c.status().await.unwrap();
     c.status().await.unwrap();
-    let heads = heads.lock().unwrap().clone();
+    let heads = server.received_requests().await.unwrap_or_default();
     let token_calls: Vec<_> = heads
         .iter()
-        .filter(|h| h.starts_with("POST /token"))
+        .filter(|h| h.method.as_str() == "POST" && h.url.path() == "/token")
         .collect();
     assert_eq!(token_calls.len(), 1, "token cached: {heads:?}");
     // Client credentials go to the token endpoint as HTTP basic, never to Pulp.
     assert!(authorization(token_calls[0]).unwrap().starts_with("Basic "));
     let api: Vec<_> = heads
         .iter()
-        .filter(|h| h.starts_with("GET /pulp/api/v3/status/"))
+        .filter(|h| h.method.as_str() == "GET" && h.url.path() == "/pulp/api/v3/status/")
         .collect();
     assert_eq!(api.len(), 2);
     for h in api {
@@ -251,7 +249,8 @@ async fn oauth2_token_is_fetched_once_and_sent_as_bearer() {
 
 #[tokio::test]
 async fn bearer_and_basic_headers() {
-    let (url, heads) = auth_stub().await;
+    let server = auth_stub().await;
+    let url = server.uri();
     let mut cfg = ConnectionSettings {
         base_url: Some(url.clone()),
         token: Some(Secret::new("static-token")),
@@ -271,7 +270,7 @@ async fn bearer_and_basic_headers() {
     .unwrap();
     cfg.domains_enabled = Some(false);
     PulpClient::new(cfg).unwrap().status().await.unwrap();
-    let heads = heads.lock().unwrap().clone();
+    let heads = server.received_requests().await.unwrap_or_default();
     assert_eq!(
         authorization(&heads[0]).as_deref(),
         Some("Bearer static-token")

@@ -1,4 +1,4 @@
-//! Session login against a stub that behaves like Pulp's `login/` endpoint and Django's
+//! Session login against a wiremock stub that behaves like Pulp's `login/` endpoint and Django's
 //! session and CSRF checks, including the failures a healthy local Pulp will not produce
 //! (a proxy breaking the CSRF origin check, a session that expires mid-run, no `login/`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,8 +10,8 @@ use pulp_client::{
     ClientError, ConnectionSettings, PulpClient, RepositoryFields, Secret, SessionMode,
 };
 
-mod stub;
-use stub::{header, Answer};
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const STATUS: &str = r#"{"versions":[{"component":"core","version":"3.123.1"}],"online_workers":[],"online_content_apps":[],"domain_enabled":false}"#;
 const REPO: &str = r#"{"pulp_href":"/pulp/api/v3/repositories/python/python/0190/","name":"x","versions_href":"/pulp/api/v3/repositories/python/python/0190/versions/","latest_version_href":"/pulp/api/v3/repositories/python/python/0190/versions/0/","pulp_labels":{}}"#;
@@ -29,57 +29,73 @@ struct Quirks {
     session_lifetime: Option<usize>,
 }
 
-/// A Pulp-like stub: returns its URL, the request heads seen, and the number of
-/// basic-auth checks it performed (the expensive part on a real Pulp).
-async fn pulp_stub(
+/// The value of a request header.
+fn header(r: &Request, name: &str) -> Option<String> {
+    r.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn json(status: u16, body: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_raw(body.to_owned(), "application/json")
+}
+
+/// Pulp's `login/` endpoint and Django's session and CSRF checks, as a wiremock responder.
+struct DjangoLike {
     quirks: Quirks,
-) -> (String, Arc<std::sync::Mutex<Vec<String>>>, Arc<AtomicUsize>) {
-    let password_checks = Arc::new(AtomicUsize::new(0));
-    let checks = password_checks.clone();
-    let session_uses = AtomicUsize::new(0);
-    let logged_out = AtomicBool::new(false);
-    let (url, heads) = stub::serve(move |head| {
-        let line = head.lines().next().unwrap_or("");
-        let method = line.split(' ').next().unwrap_or("");
-        let path = line.split(' ').nth(1).unwrap_or("");
-        let cookie = header(head, "cookie").unwrap_or_default();
-        let has_session = cookie.contains("sessionid=s3ss10n") && !logged_out.load(Ordering::SeqCst);
-        let basic_ok = header(head, "authorization").as_deref() == Some(BASIC);
-        if header(head, "authorization").is_some() {
-            checks.fetch_add(1, Ordering::SeqCst);
+    password_checks: Arc<AtomicUsize>,
+    session_uses: AtomicUsize,
+    logged_out: AtomicBool,
+}
+
+impl Respond for DjangoLike {
+    fn respond(&self, r: &Request) -> ResponseTemplate {
+        let method = r.method.as_str();
+        let path = r.url.path();
+        let cookie = header(r, "cookie").unwrap_or_default();
+        let has_session =
+            cookie.contains("sessionid=s3ss10n") && !self.logged_out.load(Ordering::SeqCst);
+        let basic_ok = header(r, "authorization").as_deref() == Some(BASIC);
+        if header(r, "authorization").is_some() {
+            self.password_checks.fetch_add(1, Ordering::SeqCst);
         }
         if path == "/pulp/api/v3/login/" {
-            if quirks.no_login {
-                return Answer::json(404, r#"{"detail":"Not found."}"#);
+            if self.quirks.no_login {
+                return json(404, r#"{"detail":"Not found."}"#);
             }
             if method == "DELETE" && has_session {
-                logged_out.store(true, Ordering::SeqCst);
-                return Answer::json(204, "");
+                self.logged_out.store(true, Ordering::SeqCst);
+                return ResponseTemplate::new(204);
             }
             if method == "POST" && basic_ok {
-                return Answer {
-                    status: 201,
-                    headers: "Set-Cookie: csrftoken=cs4f; expires=Sun, 28 Nov 2027 00:42:27 GMT; Max-Age=31449600; Path=/; SameSite=Lax\r\n\
-                              Set-Cookie: sessionid=s3ss10n; HttpOnly; Max-Age=1209600; Path=/; SameSite=Lax\r\n"
-                        .into(),
-                    body: r#"{"pulp_href":"/pulp/api/v3/users/1/","username":"admin"}"#.into(),
-                };
+                return json(201, r#"{"pulp_href":"/pulp/api/v3/users/1/","username":"admin"}"#)
+                    .append_header(
+                        "Set-Cookie",
+                        "csrftoken=cs4f; expires=Sun, 28 Nov 2027 00:42:27 GMT; Max-Age=31449600; Path=/; SameSite=Lax",
+                    )
+                    .append_header(
+                        "Set-Cookie",
+                        "sessionid=s3ss10n; HttpOnly; Max-Age=1209600; Path=/; SameSite=Lax",
+                    );
             }
-            return Answer::json(401, r#"{"detail":"Invalid username/password."}"#);
+            return json(401, r#"{"detail":"Invalid username/password."}"#);
         }
         // Like Pulp: basic auth is checked first; a valid session needs CSRF on unsafe methods.
         let authenticated = if basic_ok {
             true
         } else if has_session {
-            let n = session_uses.fetch_add(1, Ordering::SeqCst) + 1;
-            if quirks.session_lifetime.is_some_and(|max| n > max) {
+            let n = self.session_uses.fetch_add(1, Ordering::SeqCst) + 1;
+            if self.quirks.session_lifetime.is_some_and(|max| n > max) {
                 false
             } else if method != "GET" {
-                let token_ok = header(head, "x-csrftoken").as_deref() == Some("cs4f")
+                let token_ok = header(r, "x-csrftoken").as_deref() == Some("cs4f")
                     && cookie.contains("csrftoken=cs4f");
-                let origin_ok = header(head, "origin").is_some_and(|o| url_matches(&o, head));
-                if !token_ok || !origin_ok || quirks.csrf_broken {
-                    return Answer::json(403, r#"{"detail":"CSRF Failed: Origin checking failed."}"#);
+                // Django's origin check: `Origin` must be `http://` + the request's Host.
+                let origin_ok = header(r, "origin")
+                    .is_some_and(|o| header(r, "host").is_some_and(|h| o == format!("http://{h}")));
+                if !token_ok || !origin_ok || self.quirks.csrf_broken {
+                    return json(403, r#"{"detail":"CSRF Failed: Origin checking failed."}"#);
                 }
                 true
             } else {
@@ -89,21 +105,38 @@ async fn pulp_stub(
             false
         };
         if !authenticated {
-            return Answer::json(401, r#"{"detail":"Authentication credentials were not provided."}"#);
+            return json(
+                401,
+                r#"{"detail":"Authentication credentials were not provided."}"#,
+            );
         }
         match (method, path) {
-            ("GET", "/pulp/api/v3/status/") => Answer::json(200, STATUS),
-            ("POST", "/pulp/api/v3/repositories/python/python/") => Answer::json(201, REPO),
-            _ => Answer::json(404, r#"{"detail":"Not found."}"#),
+            ("GET", "/pulp/api/v3/status/") => json(200, STATUS),
+            ("POST", "/pulp/api/v3/repositories/python/python/") => json(201, REPO),
+            _ => json(404, r#"{"detail":"Not found."}"#),
         }
-    })
-    .await;
-    (url, heads, password_checks)
+    }
 }
 
-/// Django's origin check: `Origin` must be `http://` + the request's Host.
-fn url_matches(origin: &str, head: &str) -> bool {
-    header(head, "host").is_some_and(|h| origin == format!("http://{h}"))
+/// A Pulp-like stub: the server (which records the requests) and the number of basic-auth
+/// checks it performed (the expensive part on a real Pulp).
+async fn pulp_stub(quirks: Quirks) -> (MockServer, Arc<AtomicUsize>) {
+    let password_checks = Arc::new(AtomicUsize::new(0));
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(DjangoLike {
+            quirks,
+            password_checks: password_checks.clone(),
+            session_uses: AtomicUsize::new(0),
+            logged_out: AtomicBool::new(false),
+        })
+        .mount(&server)
+        .await;
+    (server, password_checks)
+}
+
+async fn requests(server: &MockServer) -> Vec<Request> {
+    server.received_requests().await.unwrap_or_default()
 }
 
 fn client(url: &str, session: Option<bool>) -> PulpClient {
@@ -127,12 +160,11 @@ fn repo() -> RepositoryFields {
     }
 }
 
-fn summary(heads: &[String]) -> Vec<String> {
-    heads
+fn summary(requests: &[Request]) -> Vec<String> {
+    requests
         .iter()
         .map(|h| {
-            let line = h.lines().next().unwrap_or("");
-            let what = line.split(' ').take(2).collect::<Vec<_>>().join(" ");
+            let what = format!("{} {}", h.method, h.url.path());
             let auth = if header(h, "authorization").is_some() {
                 "basic"
             } else if header(h, "cookie").is_some() {
@@ -147,8 +179,8 @@ fn summary(heads: &[String]) -> Vec<String> {
 
 #[tokio::test]
 async fn one_password_check_then_the_session() {
-    let (url, heads, checks) = pulp_stub(Quirks::default()).await;
-    let c = client(&url, None);
+    let (server, checks) = pulp_stub(Quirks::default()).await;
+    let c = client(&server.uri(), None);
     c.status().await.unwrap();
     c.status().await.unwrap();
     c.create_repository(&repo()).await.unwrap();
@@ -157,7 +189,7 @@ async fn one_password_check_then_the_session() {
     assert_eq!(c.session_mode(), SessionMode::Off);
     c.status().await.unwrap();
 
-    let heads = heads.lock().unwrap().clone();
+    let heads = requests(&server).await;
     assert_eq!(
         summary(&heads),
         [
@@ -181,18 +213,18 @@ async fn one_password_check_then_the_session() {
 
 #[tokio::test]
 async fn csrf_refusal_falls_back_to_basic_for_unsafe_methods_only() {
-    let (url, heads, _) = pulp_stub(Quirks {
+    let (server, _) = pulp_stub(Quirks {
         csrf_broken: true,
         ..Default::default()
     })
     .await;
-    let c = client(&url, None);
+    let c = client(&server.uri(), None);
     c.create_repository(&repo()).await.unwrap();
     c.create_repository(&repo()).await.unwrap();
     c.status().await.unwrap();
     assert_eq!(c.session_mode(), SessionMode::SafeMethodsOnly);
     assert_eq!(
-        summary(&heads.lock().unwrap()),
+        summary(&requests(&server).await),
         [
             "POST /pulp/api/v3/login/ basic",
             // Refused by the CSRF check (before doing anything), so sent again with the password.
@@ -206,18 +238,18 @@ async fn csrf_refusal_falls_back_to_basic_for_unsafe_methods_only() {
 
 #[tokio::test]
 async fn an_expired_session_is_replaced_by_basic_auth() {
-    let (url, heads, _) = pulp_stub(Quirks {
+    let (server, _) = pulp_stub(Quirks {
         session_lifetime: Some(1),
         ..Default::default()
     })
     .await;
-    let c = client(&url, None);
+    let c = client(&server.uri(), None);
     for _ in 0..3 {
         c.status().await.unwrap();
     }
     assert_eq!(c.session_mode(), SessionMode::Off);
     assert_eq!(
-        summary(&heads.lock().unwrap()),
+        summary(&requests(&server).await),
         [
             "POST /pulp/api/v3/login/ basic",
             "GET /pulp/api/v3/status/ session",
@@ -230,17 +262,17 @@ async fn an_expired_session_is_replaced_by_basic_auth() {
 
 #[tokio::test]
 async fn without_login_endpoint_basic_auth_throughout() {
-    let (url, heads, _) = pulp_stub(Quirks {
+    let (server, _) = pulp_stub(Quirks {
         no_login: true,
         ..Default::default()
     })
     .await;
-    let c = client(&url, None);
+    let c = client(&server.uri(), None);
     c.status().await.unwrap();
     c.create_repository(&repo()).await.unwrap();
     c.logout().await.unwrap();
     assert_eq!(
-        summary(&heads.lock().unwrap()),
+        summary(&requests(&server).await),
         [
             "POST /pulp/api/v3/login/ basic",
             "GET /pulp/api/v3/status/ basic",
@@ -251,12 +283,12 @@ async fn without_login_endpoint_basic_auth_throughout() {
 
 #[tokio::test]
 async fn sessions_can_be_turned_off() {
-    let (url, heads, checks) = pulp_stub(Quirks::default()).await;
-    let c = client(&url, Some(false));
+    let (server, checks) = pulp_stub(Quirks::default()).await;
+    let c = client(&server.uri(), Some(false));
     c.status().await.unwrap();
     c.status().await.unwrap();
     assert_eq!(
-        summary(&heads.lock().unwrap()),
+        summary(&requests(&server).await),
         [
             "GET /pulp/api/v3/status/ basic",
             "GET /pulp/api/v3/status/ basic",
@@ -270,9 +302,9 @@ async fn sessions_can_be_turned_off() {
 
 #[tokio::test]
 async fn wrong_password_reads_as_an_auth_error_without_the_secret() {
-    let (url, _, _) = pulp_stub(Quirks::default()).await;
+    let (server, _) = pulp_stub(Quirks::default()).await;
     let mut cfg = ConnectionSettings {
-        base_url: Some(url),
+        base_url: Some(server.uri()),
         username: Some("admin".into()),
         password: Some(Secret::new("not-the-password")),
         ..Default::default()

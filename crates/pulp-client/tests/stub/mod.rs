@@ -1,10 +1,9 @@
-//! A tiny HTTP/1.1 stub server for the error paths a real Pulp cannot be made to produce.
+//! Reading a raw HTTP/1.1 request, for the one stub wiremock cannot express (a connection
+//! dropped without an answer, in retry.rs); every other stub is a wiremock server.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::{Arc, Mutex};
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
 
 /// Read a request head (up to the blank line) and, when it announces one, its body.
 pub async fn read_request(sock: &mut TcpStream) -> (String, Vec<u8>) {
@@ -53,49 +52,4 @@ pub fn header(head: &str, name: &str) -> Option<String> {
     head.lines()
         .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
         .map(|l| l[prefix.len()..].trim().to_owned())
-}
-
-/// An answer: status, extra header lines (each ending in `\r\n`), body.
-pub struct Answer {
-    pub status: u16,
-    pub headers: String,
-    pub body: String,
-}
-
-impl Answer {
-    pub fn json(status: u16, body: &str) -> Self {
-        Self {
-            status,
-            headers: String::new(),
-            body: body.to_owned(),
-        }
-    }
-}
-
-/// Serve `handler` on a loopback port; returns the base URL and the request heads seen.
-pub async fn serve<H>(handler: H) -> (String, Arc<Mutex<Vec<String>>>)
-where
-    H: Fn(&str) -> Answer + Send + Sync + 'static,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let heads = Arc::new(Mutex::new(Vec::new()));
-    let seen = heads.clone();
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let (head, _body) = read_request(&mut sock).await;
-            let a = handler(&head);
-            seen.lock().unwrap().push(head);
-            let resp = format!(
-                "HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{}\r\n{}",
-                a.status,
-                a.body.len(),
-                a.headers,
-                a.body
-            );
-            let _ = sock.write_all(resp.as_bytes()).await;
-            let _ = sock.shutdown().await;
-        }
-    });
-    (format!("http://{addr}"), heads)
 }
