@@ -131,10 +131,17 @@ async fn init_reconciles_drift(layout: &'static str) {
         .filter(|i| i["action"] == "update")
         .collect();
     assert_eq!(updates.len(), 2, "{report}");
-    assert!(
-        run.stderr.contains("WARNING"),
-        "init warns loudly: {}",
-        run.stderr
+    // The warning is in the JSON document, once (stderr stays for errors).
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        vec!["retention-drops-versions", "staging-not-following-latest"],
+        "init warns: {report}"
     );
     let repo = sb.client.repository(&repo.pulp_href).await.unwrap();
     assert_eq!(repo.retain_repo_versions, None);
@@ -234,7 +241,183 @@ async fn verbose_logs_show_requests_but_no_secrets(layout: &'static str) {
     }
 }
 
+/// Each finding is printed once, with a `warning:` prefix and its fix, by `status` and by
+/// `init` (dry run and real), in text and in JSON; init fixes what it can and says what it
+/// cannot (production following the repository: only a promote pins it).
+async fn findings_are_printed_once(layout: &'static str) {
+    let sb = Sandbox::new(layout);
+    sb.init();
+    let (repo_name, _, prod_name) = sb.names("cpu-ubi9");
+    let repo = sb
+        .client
+        .repository_by_name(&repo_name)
+        .await
+        .unwrap()
+        .unwrap();
+    let wait = pulp_client::WaitOptions::default();
+    sb.client
+        .update_repository(
+            &repo.pulp_href,
+            &pulp_client::RepositoryFields {
+                retain_repo_versions: Some(Some(2)),
+                ..Default::default()
+            },
+            &wait,
+        )
+        .await
+        .unwrap();
+    let prod = sb
+        .client
+        .distribution_by_name(&prod_name)
+        .await
+        .unwrap()
+        .unwrap();
+    sb.client
+        .serve(
+            &prod.pulp_href,
+            &Serves::Latest(repo.pulp_href.clone()),
+            &wait,
+        )
+        .await
+        .unwrap();
+
+    let once = |run: &crate::util::Run| {
+        for needle in [
+            "has retain_repo_versions = 2",
+            "follows the latest staging version",
+        ] {
+            assert_eq!(
+                run.stderr.matches(needle).count(),
+                1,
+                "{needle:?} once:\n{}",
+                run.stderr
+            );
+        }
+    };
+    let st = sb.run(&["status", "--release", "3.0"]);
+    st.success();
+    once(&st);
+    snapshot!(sb, "status_findings", st);
+
+    let json = sb.run_json(&["status", "--release", "3.0"]);
+    json.success();
+    assert_eq!(json.stderr, "", "JSON mode: findings only in the document");
+    let doc = json.json();
+    let cpu: Vec<&str> = doc["variants"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert_eq!(
+        cpu,
+        vec!["retention-drops-versions", "production-follows-repository"]
+    );
+    let follows = &doc["variants"][0]["findings"][1];
+    assert_eq!(follows["severity"], "warning");
+    assert_eq!(follows["fix"]["by"], "operator");
+    assert_eq!(doc["variants"][0]["production"]["serves"]["kind"], "following");
+    assert_eq!(doc["variants"][0]["production"]["version"], 0, "its latest");
+    assert_eq!(doc["variants"][1]["findings"], serde_json::json!([]));
+    assert_eq!(doc["findings"], serde_json::json!([]), "the ledger is fine");
+
+    let dry = sb.run(&["init", "--release", "3.0", "--dry-run"]);
+    dry.success();
+    once(&dry);
+    snapshot!(sb, "init_findings_dry_run", dry);
+
+    let run = sb.run(&["init", "--release", "3.0"]);
+    run.success();
+    once(&run);
+    snapshot!(sb, "init_findings", run);
+
+    // Init fixed the retention; production still follows the repository (init never
+    // re-points production), said once more.
+    let st = sb.run(&["status", "--release", "3.0"]);
+    st.success();
+    assert!(!st.stderr.contains("retain_repo_versions"), "{}", st.stderr);
+    assert_eq!(
+        st.stderr.matches("warning:").count(),
+        1,
+        "{}",
+        st.stderr
+    );
+}
+
+/// `status` of a release that was never initialised says so and exits 2 (issue 9, item 6).
+async fn status_of_a_release_never_initialised(layout: &'static str) {
+    let sb = Sandbox::new(layout);
+    let run = sb.run(&["status", "--release", "3.0"]);
+    run.code(2);
+    snapshot!(sb, "status_not_initialised", run);
+}
+
+/// A missing version is the same clear usage error (exit 2) in every command (issue 9,
+/// items 2 and 3), `prune --keep-latest 0` is refused (item 7), and `rollback` does not go
+/// back to the empty version 0 unless `--to 0` says so (item 8).
+async fn missing_versions_and_refusals(layout: &'static str) {
+    let sb = Sandbox::new(layout);
+    sb.init();
+    let v = "cpu-ubi9";
+    let (repo_name, _, prod_name) = sb.names(v);
+    let no_such = format!("{repo_name} has no version 7");
+    for args in [
+        vec!["diff", "--release", "3.0", "--variant", v, "--from", "7"],
+        vec!["diff", "--release", "3.0", "--variant", v, "--to", "7"],
+        vec!["vet", "--release", "3.0", "--variant", v, "--version", "7"],
+        vec![
+            "promote", "--release", "3.0", "--variant", v, "--version", "7", "--yes",
+        ],
+        vec!["rollback", "--release", "3.0", "--variant", v, "--to", "7", "--yes"],
+    ] {
+        let r = sb.run(&args);
+        if args[0] == "rollback" {
+            // Never promoted: refused before anything is read.
+            r.code(3);
+            continue;
+        }
+        r.code(2);
+        assert!(r.stderr.contains(&no_such), "{args:?}: {}", r.stderr);
+        assert!(!r.stderr.contains("not vetted"), "{args:?}: {}", r.stderr);
+    }
+
+    let r = sb.run(&[
+        "prune", "--release", "3.0", "--variant", v, "--keep-latest", "0", "--yes",
+    ]);
+    r.code(2);
+    assert!(r.stderr.contains("--keep-latest 0"), "{}", r.stderr);
+
+    // Promote version 1, then rollback: the version before is 0, the empty index.
+    let dir = sb.wheels_dir("r");
+    sb.wheel(&dir, &sb.project(0), "1.0", "py3-none-any", 100);
+    sb.run(&["upload", "--release", "3.0", "--variant", v, dir.to_str().unwrap()])
+        .success();
+    sb.run(&["vet", "--release", "3.0", "--variant", v]).success();
+    sb.run(&["promote", "--release", "3.0", "--variant", v, "--yes"])
+        .success();
+    let r = sb.run(&["rollback", "--release", "3.0", "--variant", v, "--yes"]);
+    r.code(3);
+    assert!(r.stderr.contains("pass --to 0"), "{}", r.stderr);
+    let served = |sb: &Sandbox| {
+        let name = prod_name.clone();
+        let client = sb.client.clone();
+        async move {
+            match client.distribution_by_name(&name).await.unwrap().unwrap().serves() {
+                Serves::Version(h) => h.number(),
+                _ => None,
+            }
+        }
+    };
+    assert_eq!(served(&sb).await, Some(1), "refused: nothing changed");
+    sb.run(&["rollback", "--release", "3.0", "--variant", v, "--to", "0", "--yes"])
+        .success();
+    assert_eq!(served(&sb).await, Some(0));
+}
+
 both_layouts!(
+    findings_are_printed_once,
+    status_of_a_release_never_initialised,
+    missing_versions_and_refusals,
     init_is_idempotent_and_derives_names,
     init_reconciles_drift,
     status_reports_versions_builds_and_urls,

@@ -8,6 +8,7 @@ use std::io::{IsTerminal, Write};
 use anyhow::Result;
 use clap::ValueEnum;
 use serde::Serialize;
+use wheelgate_core::findings::{Finding, FixBy, Severity};
 
 /// Text or JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -61,6 +62,28 @@ impl Printer {
     /// A warning on stderr, prefixed `warning:`; printed even with `--quiet`.
     pub fn warning(&self, msg: &str) {
         eprintln!("warning: {msg}");
+    }
+
+    /// A finding on stderr, once: `error:`, `warning:` or `note:` (by severity) and its
+    /// message, then what fixes it. `init_ran`: in `init`'s output, whether init applied the
+    /// fixes it makes (`false`: a dry run); `None` elsewhere. Notes are not shown with `--quiet`.
+    pub fn finding(&self, f: &Finding, init_ran: Option<bool>) {
+        match f.severity {
+            Severity::Error => eprintln!("error: {}", f.message),
+            Severity::Warning => self.warning(&f.message),
+            Severity::Info if self.quiet => return,
+            Severity::Info => eprintln!("note: {}", f.message),
+        }
+        let Some(fix) = &f.fix else {
+            return;
+        };
+        match (fix.by, init_ran) {
+            (FixBy::Init, Some(true)) => eprintln!("  fixed: {}", fix.summary),
+            (FixBy::Init, Some(false)) => {
+                eprintln!("  fix: {} (init does it without --dry-run)", fix.summary)
+            }
+            _ => eprintln!("  fix: {}: `{}`", fix.summary, fix.command),
+        }
     }
 
     /// Ask yes/no on the terminal (stderr prompt, stdin answer).

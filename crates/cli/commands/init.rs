@@ -85,8 +85,8 @@ fn render(out: &Printer, r: &InitReport) -> Result<()> {
         }
     )?;
     drop(o);
-    for w in &r.warnings {
-        out.warning(w.trim_start_matches("WARNING: "));
+    for f in &r.findings {
+        out.finding(f, Some(!r.dry_run));
     }
     Ok(())
 }

@@ -50,7 +50,10 @@ fn render(out: &Printer, r: &StatusReport) -> Result<()> {
             v.staging.index_url.clone().unwrap_or_else(dash)
         )?;
         let served = if v.production.follows_latest {
-            "latest (unpinned!)".to_owned()
+            format!(
+                "{} (follows the latest: unpinned!)",
+                output::version(v.production.version)
+            )
         } else {
             output::version(v.production.version)
         };
@@ -68,10 +71,8 @@ fn render(out: &Printer, r: &StatusReport) -> Result<()> {
         )?;
     }
     drop(o);
-    for v in &r.variants {
-        for w in &v.warnings {
-            out.warning(w.trim_start_matches("WARNING: "));
-        }
+    for f in r.all_findings() {
+        out.finding(f, None);
     }
     Ok(())
 }

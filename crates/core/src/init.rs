@@ -119,9 +119,6 @@ pub struct InitReport {
     pub items: Vec<PlanItem>,
     /// Broken invariants found (see [`InitPlan::findings`]); each once.
     pub findings: Vec<Finding>,
-    /// The findings as text lines (`warning: ...`), for renderers that print lines.
-    #[serde(skip)]
-    pub warnings: Vec<String>,
 }
 
 impl InitReport {
@@ -476,11 +473,6 @@ pub fn report(plan: &InitPlan, dry_run: bool) -> InitReport {
         dry_run,
         items: plan.items.clone(),
         findings: plan.findings.clone(),
-        warnings: plan
-            .findings
-            .iter()
-            .map(|f| format!("{}: {}", f.severity, f.message))
-            .collect(),
     }
 }
 

@@ -58,9 +58,6 @@ pub struct VariantStatus {
     pub production: ProductionStatus,
     /// Broken invariants of its objects, each once.
     pub findings: Vec<Finding>,
-    /// The findings as text lines (`warning: ...`), for renderers that print lines.
-    #[serde(skip)]
-    pub warnings: Vec<String>,
 }
 
 /// The whole release.
@@ -89,14 +86,6 @@ fn index_url(base_url: &Option<String>) -> Option<String> {
         let b = b.trim_end_matches('/');
         format!("{b}/simple/")
     })
-}
-
-/// Text lines of findings (`warning: ...`).
-pub fn lines(findings: &[Finding]) -> Vec<String> {
-    findings
-        .iter()
-        .map(|f| format!("{}: {}", f.severity, f.message))
-        .collect()
 }
 
 async fn variant_status(
@@ -152,7 +141,6 @@ async fn variant_status(
         variant: names.variant.clone(),
         staging,
         production,
-        warnings: lines(&findings),
         findings,
     })
 }
