@@ -63,11 +63,8 @@ allow = ["*"]
     p
 }
 
-/// The binary against `server`, with only the given `PULP_*` variables and no pulp-cli config
-/// (HOME is the temp dir), running `init --dry-run` (GETs only).
-fn run_against(server: &MockServer, env: &[(&str, &str)]) -> (Run, Duration) {
-    let dir = tempfile::tempdir().unwrap();
-    let catalog = catalog(dir.path());
+/// The binary without any `PULP_*`/`WHEELGATE_*` variable or XDG config dir of this machine.
+fn clean_cmd() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wheelgate"));
     for (k, _) in std::env::vars_os() {
         if let Some(k) = k.to_str() {
@@ -76,6 +73,15 @@ fn run_against(server: &MockServer, env: &[(&str, &str)]) -> (Run, Duration) {
             }
         }
     }
+    c
+}
+
+/// The binary against `server`, with only the given `PULP_*` variables and no pulp-cli config
+/// (HOME is the temp dir), running `init --dry-run` (GETs only).
+fn run_against(server: &MockServer, env: &[(&str, &str)]) -> (Run, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = catalog(dir.path());
+    let mut c = clean_cmd();
     c.env("HOME", dir.path())
         .env("WHEELGATE_CATALOG", &catalog)
         .env("PULP_BASE_URL", server.uri())
@@ -241,4 +247,29 @@ async fn pulp_timeout_makes_a_slow_request_time_out() {
     assert!(took < Duration::from_secs(8), "took {took:?}");
     assert!(run.stderr.contains("timed out"), "{}", run.stderr);
     assert!(run.stderr.contains("retrying GET"), "{}", run.stderr);
+}
+
+/// Issue 9: with Pulp stopped, the first request fails within seconds (it used to retry for
+/// 57 s in silence) and the cause is named.
+#[tokio::test]
+async fn connection_refused_on_the_first_request_fails_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = catalog(dir.path());
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let start = Instant::now();
+    let run: Run = clean_cmd()
+        .env("HOME", dir.path())
+        .env("WHEELGATE_CATALOG", &catalog)
+        .env("PULP_BASE_URL", format!("http://127.0.0.1:{port}"))
+        .args(["status", "--release", "1.0"])
+        .output()
+        .unwrap()
+        .into();
+    let took = start.elapsed();
+    run.code(1);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(run.stderr.contains("connection refused"), "{}", run.stderr);
 }
