@@ -417,11 +417,7 @@ async fn send_file(
                 .start_create_package_from_upload(&up.href, &w.filename, &w.sha256)
                 .await?;
             let task = client.wait_task(&task, &opts.wait).await?;
-            let href = task
-                .created()
-                .find(|h| h.contains("/content/python/packages/"))
-                .map(PackageHref::new);
-            href.ok_or_else(|| {
+            task.created_package().ok_or_else(|| {
                 ClientError::Url(format!("task {} created no package", task.pulp_href))
             })
         }
