@@ -133,6 +133,30 @@ impl CustomerAccess {
     }
 }
 
+/// Parse an index host: `scheme://host[:port]`, http or https, nothing else (the path comes
+/// from Pulp's distribution). The message never repeats a URL holding credentials.
+pub fn parse_index_host(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| {
+        format!("{text:?} is not a URL ({e}); write e.g. \"https://pypi.example.com\"")
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("{text:?}: the scheme must be https (or http)"));
+    }
+    if url.host_str().is_none() {
+        return Err(format!("{text:?} has no host"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "{text:?}: give only scheme://host[:port]; the path comes from Pulp's distribution"
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // Never echo the URL here: it holds a secret.
+        return Err("no credentials in the URL; use client_cert for the customer path".into());
+    }
+    Ok(url)
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
