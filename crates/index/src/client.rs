@@ -1,8 +1,9 @@
 //! The index client: requests with retries, tracing, typed errors; pages, metadata, downloads.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -80,9 +81,9 @@ pub struct IndexClient {
 struct Inner {
     http: reqwest::Client,
     config: IndexConfig,
-    /// Whether any server has answered yet (a refused connection on first contact is a wrong
-    /// address, not worth retrying).
-    reached: AtomicBool,
+    /// The hosts (`host:port`) that have answered (a refused connection on first contact with
+    /// a host is a wrong address, not worth retrying).
+    reached: Mutex<HashSet<String>>,
 }
 
 /// A successful answer, body read.
@@ -170,7 +171,7 @@ impl IndexClient {
             inner: Arc::new(Inner {
                 http,
                 config,
-                reached: AtomicBool::new(false),
+                reached: Mutex::new(HashSet::new()),
             }),
         })
     }
@@ -305,7 +306,7 @@ impl IndexClient {
         let mut size = 0u64;
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| self.transport_attempt(safe, e))?;
+            let chunk = chunk.map_err(|e| self.transport_attempt(url, safe, e))?;
             hasher.update(&chunk);
             size += chunk.len() as u64;
             file.write_all(&chunk).await.map_err(io)?;
@@ -365,7 +366,7 @@ impl IndexClient {
             let body = resp
                 .bytes()
                 .await
-                .map_err(|e| self.transport_attempt(&safe, e))?;
+                .map_err(|e| self.transport_attempt(url, &safe, e))?;
             Ok(Some(Fetched {
                 url: final_url,
                 content_type,
@@ -375,12 +376,32 @@ impl IndexClient {
         .await
     }
 
-    fn transport_attempt(&self, safe: &str, err: reqwest::Error) -> Attempt<IndexError> {
+    fn reached(&self, url: &Url, now: bool) -> bool {
+        let host = format!(
+            "{}:{}",
+            url.host_str().unwrap_or_default(),
+            url.port_or_known_default().unwrap_or_default()
+        );
+        // A poisoned lock only means another request panicked; the set is still usable.
+        let mut set = self
+            .inner
+            .reached
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if now {
+            set.insert(host);
+            true
+        } else {
+            set.contains(&host)
+        }
+    }
+
+    fn transport_attempt(&self, url: &Url, safe: &str, err: reqwest::Error) -> Attempt<IndexError> {
         let source = TransportError::new(err, self.inner.config.tls.has_client_cert());
         let decision = classify_transport(
             &source.failure,
             Idempotency::Idempotent,
-            self.inner.reached.load(Ordering::Relaxed),
+            self.reached(url, false),
         );
         Attempt {
             error: IndexError::Transport {
@@ -421,12 +442,13 @@ impl IndexClient {
             let resp = match result {
                 Ok(r) => r,
                 Err(e) => {
-                    let attempt = self.transport_attempt(safe, e);
+                    let attempt = self.transport_attempt(url, safe, e);
                     tracing::debug!(error = %attempt.error, "no response");
                     return Err(attempt);
                 }
             };
-            self.inner.reached.store(true, Ordering::Relaxed);
+            self.reached(url, true);
+            self.reached(resp.url(), true);
             let status = resp.status();
             tracing::Span::current().record("status", status.as_u16());
             tracing::debug!("response");
