@@ -488,3 +488,118 @@ pub async fn init(
     }
     apply_init(client, catalog, &plan, &opts.wait).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::VariantState;
+
+    fn catalog() -> Catalog {
+        Catalog::parse(
+            std::path::Path::new("wheelgate.toml"),
+            r#"
+product = "p"
+[releases."1.0"]
+variants = ["cpu", "gpu"]
+[variants.cpu]
+python = ["cp312"]
+platforms = ["linux_x86_64"]
+[variants.gpu]
+python = ["cp312"]
+platforms = ["linux_x86_64"]
+"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn plan_fixes_what_init_owns_and_reports_the_rest() {
+        let c = catalog();
+        let names = c.names("1.0", "cpu");
+        let href = RepositoryHref::new("/pulp/api/v3/repositories/python/python/a/");
+        let repo: pulp_client::Repository = serde_json::from_value(serde_json::json!({
+            "pulp_href": href,
+            "name": names.repository,
+            "latest_version_href": href.version(1),
+            "allow_package_substitution": false,
+            "retain_repo_versions": 2,
+            "pulp_labels": labels::object_labels(&c, &names, labels::ROLE_STAGING),
+        }))
+        .unwrap();
+        let dist = |name: &str, base_path: &str, serves: serde_json::Value| {
+            let mut v = serde_json::json!({
+                "pulp_href": format!("/pulp/api/v3/distributions/python/pypi/{name}/"),
+                "name": name,
+                "base_path": base_path,
+            });
+            if let (Some(o), Some(s)) = (v.as_object_mut(), serves.as_object()) {
+                o.extend(s.clone());
+            }
+            serde_json::from_value::<pulp_client::Distribution>(v).unwrap()
+        };
+        let staging = dist(
+            &names.staging_distribution,
+            &names.staging_base_path,
+            serde_json::json!({"repository": href}),
+        );
+        // Production follows the repository and sits at the wrong base path.
+        let prod = dist(
+            &names.production_distribution,
+            "old/path",
+            serde_json::json!({"repository": href}),
+        );
+        let state = ReleaseState {
+            release: "1.0".into(),
+            variants: vec![
+                VariantState::resolve(names, Some(repo), Some(staging), Some(prod), None),
+                VariantState::resolve(c.names("1.0", "gpu"), None, None, None, None),
+            ],
+            ledger: None,
+            events: Vec::new(),
+        };
+        let plan = plan_from_state(&c, &state);
+        let actions: Vec<(&str, ObjectKind, &Action)> = plan
+            .items
+            .iter()
+            .map(|i| (i.variant.as_str(), i.kind, &i.action))
+            .collect();
+        assert_eq!(
+            actions,
+            vec![
+                (
+                    "cpu",
+                    ObjectKind::StagingRepository,
+                    &Action::Update(vec![
+                        "retain_repo_versions 2 → unset (keep every version)".into()
+                    ])
+                ),
+                ("cpu", ObjectKind::StagingDistribution, &Action::Unchanged),
+                (
+                    "cpu",
+                    ObjectKind::ProductionDistribution,
+                    &Action::Update(vec!["base_path old/path → p/1.0/cpu".into()])
+                ),
+                ("gpu", ObjectKind::StagingRepository, &Action::Create),
+                ("gpu", ObjectKind::StagingDistribution, &Action::Create),
+                ("gpu", ObjectKind::ProductionDistribution, &Action::Create),
+                ("-", ObjectKind::Ledger, &Action::Create),
+            ]
+        );
+        assert!(
+            matches!(plan.items[2].op, Op::MoveProduction(..)),
+            "moved, never re-pointed"
+        );
+        // Missing objects are the create items, not findings; each other finding once.
+        let codes: Vec<&str> = plan.findings.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            vec![
+                "retention-drops-versions",
+                "base-path-differs",
+                "production-follows-repository"
+            ]
+        );
+        assert!(plan.findings[0].fixed_by_init() && !plan.findings[2].fixed_by_init());
+        assert_eq!(plan.changes(), 6);
+    }
+}
