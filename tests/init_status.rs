@@ -316,7 +316,10 @@ async fn findings_are_printed_once(layout: &'static str) {
     let follows = &doc["variants"][0]["findings"][1];
     assert_eq!(follows["severity"], "warning");
     assert_eq!(follows["fix"]["by"], "operator");
-    assert_eq!(doc["variants"][0]["production"]["serves"]["kind"], "following");
+    assert_eq!(
+        doc["variants"][0]["production"]["serves"]["kind"],
+        "following"
+    );
     assert_eq!(doc["variants"][0]["production"]["version"], 0, "its latest");
     assert_eq!(doc["variants"][1]["findings"], serde_json::json!([]));
     assert_eq!(doc["findings"], serde_json::json!([]), "the ledger is fine");
@@ -336,12 +339,7 @@ async fn findings_are_printed_once(layout: &'static str) {
     let st = sb.run(&["status", "--release", "3.0"]);
     st.success();
     assert!(!st.stderr.contains("retain_repo_versions"), "{}", st.stderr);
-    assert_eq!(
-        st.stderr.matches("warning:").count(),
-        1,
-        "{}",
-        st.stderr
-    );
+    assert_eq!(st.stderr.matches("warning:").count(), 1, "{}", st.stderr);
 }
 
 /// `status` of a release that was never initialised says so and exits 2 (issue 9, item 6).
@@ -366,9 +364,25 @@ async fn missing_versions_and_refusals(layout: &'static str) {
         vec!["diff", "--release", "3.0", "--variant", v, "--to", "7"],
         vec!["vet", "--release", "3.0", "--variant", v, "--version", "7"],
         vec![
-            "promote", "--release", "3.0", "--variant", v, "--version", "7", "--yes",
+            "promote",
+            "--release",
+            "3.0",
+            "--variant",
+            v,
+            "--version",
+            "7",
+            "--yes",
         ],
-        vec!["rollback", "--release", "3.0", "--variant", v, "--to", "7", "--yes"],
+        vec![
+            "rollback",
+            "--release",
+            "3.0",
+            "--variant",
+            v,
+            "--to",
+            "7",
+            "--yes",
+        ],
     ] {
         let r = sb.run(&args);
         if args[0] == "rollback" {
@@ -382,7 +396,14 @@ async fn missing_versions_and_refusals(layout: &'static str) {
     }
 
     let r = sb.run(&[
-        "prune", "--release", "3.0", "--variant", v, "--keep-latest", "0", "--yes",
+        "prune",
+        "--release",
+        "3.0",
+        "--variant",
+        v,
+        "--keep-latest",
+        "0",
+        "--yes",
     ]);
     r.code(2);
     assert!(r.stderr.contains("--keep-latest 0"), "{}", r.stderr);
@@ -390,9 +411,17 @@ async fn missing_versions_and_refusals(layout: &'static str) {
     // Promote version 1, then rollback: the version before is 0, the empty index.
     let dir = sb.wheels_dir("r");
     sb.wheel(&dir, &sb.project(0), "1.0", "py3-none-any", 100);
-    sb.run(&["upload", "--release", "3.0", "--variant", v, dir.to_str().unwrap()])
+    sb.run(&[
+        "upload",
+        "--release",
+        "3.0",
+        "--variant",
+        v,
+        dir.to_str().unwrap(),
+    ])
+    .success();
+    sb.run(&["vet", "--release", "3.0", "--variant", v])
         .success();
-    sb.run(&["vet", "--release", "3.0", "--variant", v]).success();
     sb.run(&["promote", "--release", "3.0", "--variant", v, "--yes"])
         .success();
     let r = sb.run(&["rollback", "--release", "3.0", "--variant", v, "--yes"]);
@@ -402,15 +431,30 @@ async fn missing_versions_and_refusals(layout: &'static str) {
         let name = prod_name.clone();
         let client = sb.client.clone();
         async move {
-            match client.distribution_by_name(&name).await.unwrap().unwrap().serves() {
+            match client
+                .distribution_by_name(&name)
+                .await
+                .unwrap()
+                .unwrap()
+                .serves()
+            {
                 Serves::Version(h) => h.number(),
                 _ => None,
             }
         }
     };
     assert_eq!(served(&sb).await, Some(1), "refused: nothing changed");
-    sb.run(&["rollback", "--release", "3.0", "--variant", v, "--to", "0", "--yes"])
-        .success();
+    sb.run(&[
+        "rollback",
+        "--release",
+        "3.0",
+        "--variant",
+        v,
+        "--to",
+        "0",
+        "--yes",
+    ])
+    .success();
     assert_eq!(served(&sb).await, Some(0));
 }
 
