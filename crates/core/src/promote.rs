@@ -372,6 +372,8 @@ pub async fn plan_rollback(
     let current = v.served.staging_number();
     let target = match to {
         Some(n) => {
+            // A version that does not exist is a usage error, whatever the ledger says.
+            v.existing_version(client, n).await?;
             if n != 0 && !switches.iter().any(|e| e.to_version == n) {
                 return Err(Error::Refused(format!("{variant}: version {n} was never promoted; rollback only returns to versions customers were served")));
             }
