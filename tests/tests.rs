@@ -12,6 +12,7 @@ mod util;
 
 mod cli;
 mod connection;
+mod customer;
 mod help;
 mod init_status;
 mod invalid;

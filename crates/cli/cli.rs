@@ -10,6 +10,9 @@ use crate::commands;
 use crate::exit::EXIT_CODES;
 use crate::output::Output;
 
+/// The help heading of the options every command takes (as cargo and uv group them).
+const GLOBAL: &str = "Global options";
+
 /// Publish Python wheels to versioned, customer-facing package indexes on Pulp.
 ///
 /// CI uploads a build to a staging repository as one new immutable version; release
@@ -18,19 +21,26 @@ use crate::output::Output;
 #[command(name = "wheelgate", version, after_help = EXIT_CODES)]
 pub struct Cli {
     /// The catalog (default: ./wheelgate.toml).
-    #[arg(long, global = true, env = "WHEELGATE_CATALOG", value_name = "PATH")]
+    #[arg(long, global = true, env = "WHEELGATE_CATALOG", value_name = "PATH", help_heading = GLOBAL)]
     pub catalog: Option<PathBuf>,
 
     /// Output format: text for people, json (one document on stdout) for programs.
-    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text, help_heading = GLOBAL)]
     pub output: Output,
 
     /// More logging on stderr (-v: requests and tasks, -vv: everything).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        action = clap::ArgAction::Count,
+        conflicts_with = "quiet",
+        help_heading = GLOBAL
+    )]
     pub verbose: u8,
 
     /// Only errors on stderr; no progress.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub quiet: bool,
 
     #[command(flatten)]

@@ -44,6 +44,7 @@ fn main() -> ExitCode {
     let out = Printer {
         format: cli.output,
         quiet: cli.quiet,
+        verbose: cli.verbose,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

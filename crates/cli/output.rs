@@ -26,6 +26,9 @@ pub struct Printer {
     pub format: Output,
     /// `--quiet`: no notes or progress, only errors (and warnings).
     pub quiet: bool,
+    /// `-v` count: at 1 or more, errors show the HTTP library's causes below a transport
+    /// failure too.
+    pub verbose: u8,
 }
 
 impl Printer {
@@ -112,7 +115,19 @@ impl Printer {
         }
         let mut e = std::io::stderr().lock();
         let _ = writeln!(e, "error: {err}");
-        let mut causes = err.chain().skip(1).peekable();
+        // Below a transport failure (refused, TLS, timeout, ...) the HTTP library's own layers
+        // repeat what its message already says; show them only with -v.
+        let verbose = self.verbose > 0;
+        let mut below_transport = false;
+        let mut causes = err
+            .chain()
+            .skip(1)
+            .take_while(|c| {
+                let keep = verbose || !below_transport;
+                below_transport |= c.downcast_ref::<wheelgate_http::TransportError>().is_some();
+                keep
+            })
+            .peekable();
         if causes.peek().is_some() {
             let _ = writeln!(e, "\nCaused by:");
             for (i, c) in causes.enumerate() {

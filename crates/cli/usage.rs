@@ -44,6 +44,7 @@ fn report(err: &clap::Error, args: &[String]) -> ExitStatus {
         let out = Printer {
             format: Output::Json,
             quiet: false,
+            verbose: 0,
         };
         let _ = out.json(&serde_json::json!({
             "error": first,

@@ -3,22 +3,19 @@
 use anyhow::{Context, Result};
 use wheelgate_core::promote;
 
-use super::switch::{switch, SwitchFlags, Verify};
+use super::switch::{switch, IndexArgs, SwitchFlags, Verify};
 use super::Ctx;
 use crate::exit::ExitStatus;
 
 /// `promote`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["variants", "all"])))]
 pub struct Args {
     /// Release.
     #[arg(long)]
     pub release: String,
-    /// Variant(s) to promote.
-    #[arg(
-        long = "variant",
-        required_unless_present = "all",
-        conflicts_with = "all"
-    )]
+    /// Variant to promote (repeat for several).
+    #[arg(long = "variant", value_name = "VARIANT")]
     pub variants: Vec<String>,
     /// Every variant of the release, all-or-nothing.
     #[arg(long)]
@@ -41,6 +38,8 @@ pub struct Args {
     /// How much of the production index to read back through the customer path afterwards.
     #[arg(long, value_enum, default_value = "changed")]
     pub verify: Verify,
+    #[command(flatten)]
+    pub index: IndexArgs,
 }
 
 /// Run `promote`.
@@ -63,6 +62,7 @@ pub async fn run(ctx: &Ctx<'_>, a: &Args) -> Result<ExitStatus> {
         yes: a.yes,
         reason: a.reason.clone(),
         verify: a.verify.into(),
+        index: (&a.index).into(),
     };
     switch(ctx, plan, flags).await
 }

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use wheelgate_core::promote;
 
-use super::switch::{switch, SwitchFlags, Verify};
+use super::switch::{switch, IndexArgs, SwitchFlags, Verify};
 use super::Ctx;
 use crate::exit::ExitStatus;
 
@@ -28,6 +28,8 @@ pub struct Args {
     /// How much of the production index to read back through the customer path afterwards.
     #[arg(long, value_enum, default_value = "changed")]
     pub verify: Verify,
+    #[command(flatten)]
+    pub index: IndexArgs,
 }
 
 /// Run `rollback`.
@@ -40,6 +42,7 @@ pub async fn run(ctx: &Ctx<'_>, a: &Args) -> Result<ExitStatus> {
         yes: a.yes,
         reason: a.reason.clone(),
         verify: a.verify.into(),
+        index: (&a.index).into(),
     };
     switch(ctx, plan, flags).await
 }

@@ -5,6 +5,7 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
+use wheelgate_core::customer::{CustomerAccess, CustomerFlags};
 use wheelgate_core::promote::{self, SwitchPlan, SwitchReport, VerifyScope};
 
 use super::Ctx;
@@ -29,6 +30,38 @@ impl From<Verify> for VerifyScope {
     }
 }
 
+/// Where the read-back reads the production index: the customer path. Flags win over the
+/// catalog's `[customer]` section; with neither, the Pulp connection's `--cert/--key/--ca-bundle`
+/// are used.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Customer path (how the index is read back)")]
+pub struct IndexArgs {
+    /// The host customers use, scheme://host[:port] [default: catalog [customer] index_host, else
+    /// the distribution's base_url from Pulp].
+    #[arg(long, value_name = "URL", value_parser = wheelgate_core::customer::parse_index_host)]
+    pub index_host: Option<url::Url>,
+    /// Client certificate (PEM with the key, or with --index-key) for the index host.
+    #[arg(long, value_name = "PATH")]
+    pub index_cert: Option<std::path::PathBuf>,
+    /// Key of --index-cert, when not in the same file.
+    #[arg(long, value_name = "PATH", requires = "index_cert")]
+    pub index_key: Option<std::path::PathBuf>,
+    /// CA bundle (PEM) to trust for the index host.
+    #[arg(long, value_name = "PATH")]
+    pub index_ca_bundle: Option<std::path::PathBuf>,
+}
+
+impl From<&IndexArgs> for CustomerFlags {
+    fn from(a: &IndexArgs) -> Self {
+        Self {
+            index_host: a.index_host.clone(),
+            client_cert: a.index_cert.clone(),
+            client_key: a.index_key.clone(),
+            ca_bundle: a.index_ca_bundle.clone(),
+        }
+    }
+}
+
 /// The flags `promote` and `rollback` share.
 pub struct SwitchFlags {
     /// Show the plan only.
@@ -39,6 +72,8 @@ pub struct SwitchFlags {
     pub reason: Option<String>,
     /// Read-back scope.
     pub verify: VerifyScope,
+    /// The customer path for the read-back.
+    pub index: CustomerFlags,
 }
 
 /// Show the plan, confirm, switch, verify, render.
@@ -48,6 +83,7 @@ pub async fn switch(ctx: &Ctx<'_>, plan: SwitchPlan, flags: SwitchFlags) -> Resu
         yes,
         reason,
         verify,
+        index,
     } = flags;
     let what = plan.kind.to_string();
     render_plan(&ctx.out, &plan, dry_run)?;
@@ -64,6 +100,12 @@ pub async fn switch(ctx: &Ctx<'_>, plan: SwitchPlan, flags: SwitchFlags) -> Resu
         }
         return Ok(ExitStatus::Success);
     }
+    // A customer path that cannot work (e.g. an X.509 v1 certificate) fails before anything
+    // changes.
+    let verify_timeout = std::time::Duration::from_secs(15);
+    let customer = CustomerAccess::resolve(&index, ctx.catalog, ctx.client.config())
+        .connect(verify_timeout)
+        .with_context(|| format!("{what} of release {} refused", plan.release))?;
     let does = format!("{what} changes what customers get");
     if !yes && !ctx.confirmed(&does, &format!("{what} as shown above?"))? {
         ctx.out.note("aborted, nothing changed");
@@ -73,8 +115,9 @@ pub async fn switch(ctx: &Ctx<'_>, plan: SwitchPlan, flags: SwitchFlags) -> Resu
         actor: ctx.actor(),
         reason,
         wait: Default::default(),
-        verify_timeout: std::time::Duration::from_secs(15),
+        verify_timeout,
         verify,
+        customer,
     };
     let report = promote::apply(ctx.client, ctx.catalog, &plan, &opts)
         .await

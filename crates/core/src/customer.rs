@@ -3,12 +3,15 @@
 //! Pulp connection's certificate settings when neither says anything.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use pulp_client::ClientConfig;
 use url::Url;
 use wheelgate_http::TlsSettings;
+use wheelgate_index::{IndexClient, IndexConfig};
 
 use crate::catalog::Catalog;
+use crate::error::Error;
 
 /// What the command line said about the customer path (`--index-host`, `--index-cert`,
 /// `--index-key`, `--index-ca-bundle`).
@@ -99,21 +102,46 @@ impl CustomerAccess {
         }
     }
 
-    /// The index URL customers use for a distribution whose `base_url` Pulp reports:
-    /// `base_url` + `simple/`, on `index_host` when one is set.
-    pub fn index_url(&self, base_url: &Url) -> Url {
-        let mut url = base_url.clone();
+    /// `url` (one of Pulp's) moved to `index_host` when one is set.
+    pub fn on_index_host(&self, url: &Url) -> Url {
+        let mut url = url.clone();
         if let Some(host) = &self.index_host {
             // Both are http(s) URLs with a host, so these cannot fail; keep Pulp's on error.
             let _ = url.set_scheme(host.scheme());
             let _ = url.set_host(host.host_str());
             let _ = url.set_port(host.port());
         }
+        url
+    }
+
+    /// The index URL customers use for a distribution whose `base_url` Pulp reports:
+    /// `base_url` + `simple/`, on `index_host` when one is set.
+    pub fn index_url(&self, base_url: &Url) -> Url {
+        let mut url = self.on_index_host(base_url);
         if !url.path().ends_with('/') {
             let path = format!("{}/", url.path());
             url.set_path(&path);
         }
         url.join("simple/").unwrap_or(url)
+    }
+
+    /// A client for the index with these settings, each request's retries bounded by
+    /// `request_budget`. Fails (nothing changed yet) when the certificate or CA files cannot be
+    /// used, e.g. an X.509 v1 certificate.
+    pub fn connect(&self, request_budget: Duration) -> Result<CustomerIndex, Error> {
+        let mut config = IndexConfig {
+            tls: self.tls.clone(),
+            ..Default::default()
+        };
+        config.retry.max_elapsed = config.retry.max_elapsed.min(request_budget);
+        let client = IndexClient::new(config).map_err(|source| Error::CustomerSetup {
+            source,
+            hint: self.hint(),
+        })?;
+        Ok(CustomerIndex {
+            access: self.clone(),
+            client,
+        })
     }
 
     /// A hint naming the settings that decide how the customer path is reached.
@@ -155,6 +183,15 @@ pub fn parse_index_host(text: &str) -> Result<Url, String> {
         return Err("no credentials in the URL; use client_cert for the customer path".into());
     }
     Ok(url)
+}
+
+/// The customer path with a client for it.
+#[derive(Debug, Clone)]
+pub struct CustomerIndex {
+    /// The settings.
+    pub access: CustomerAccess,
+    /// The client.
+    pub client: IndexClient,
 }
 
 #[cfg(test)]

@@ -87,9 +87,20 @@ pub enum Error {
     /// A production switch failed (what was switched back is in the message).
     #[error("{0}")]
     Switch(String),
-    /// Production was switched but the customer-facing index does not match.
-    #[error("{0}")]
-    Verify(String),
+    /// Production was switched but the customer-facing index does not match or cannot be read.
+    #[error(transparent)]
+    Verify(Box<crate::verify::VerifyFailed>),
+    /// The customer path's certificate or CA files cannot be used; nothing was changed.
+    #[error(
+        "cannot read the index as customers do: the TLS settings of the customer path are unusable"
+    )]
+    CustomerSetup {
+        /// Why (the file and the problem).
+        #[source]
+        source: wheelgate_index::SetupError,
+        /// Which settings decide the customer path.
+        hint: &'static str,
+    },
 }
 
 fn render(problems: &[Problem]) -> String {
@@ -120,7 +131,7 @@ impl Error {
                 ClientError::Config(_) => ErrorClass::Invalid,
                 _ => ErrorClass::Failed,
             },
-            Error::Io { .. } => ErrorClass::Invalid,
+            Error::Io { .. } | Error::CustomerSetup { .. } => ErrorClass::Invalid,
             Error::Inconsistent(_) | Error::Switch(_) | Error::Verify(_) => ErrorClass::Failed,
             Error::Refused(_) => ErrorClass::Refused,
         }
@@ -131,9 +142,17 @@ impl Error {
         match self {
             Error::Pulp(e) => match e.as_ref() {
                 ClientError::Auth { .. } => Some("check --username/--password (or PULP_USERNAME/PULP_PASSWORD, or the pulp-cli profile)".into()),
+                ClientError::Transport { source, .. } if source.failure.is_certificate_problem() => Some(
+                    "check the Pulp connection's TLS settings: --ca-bundle (PULP_CA_BUNDLE) to trust the server, --cert/--key (PULP_CERT/PULP_KEY) for a client certificate".into(),
+                ),
                 ClientError::Transport { .. } => Some("is Pulp reachable at --base-url? (`make pulp-up` starts a local one)".into()),
                 _ => None,
             },
+            Error::Verify(v) => v.hint(),
+            Error::CustomerSetup { source, hint } => Some(match source.hint() {
+                Some(h) => format!("{h}; {hint}"),
+                None => (*hint).to_owned(),
+            }),
             _ => None,
         }
     }

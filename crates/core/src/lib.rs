@@ -19,6 +19,7 @@ pub mod state;
 pub mod status;
 pub mod time;
 pub mod upload;
+pub mod verify;
 pub mod vet;
 
 pub use catalog::{Catalog, CatalogError, Names};

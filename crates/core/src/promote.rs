@@ -2,17 +2,23 @@
 //! versions, all-or-nothing, verified through the customer path, recorded in the ledger.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt};
 use pulp_client::{Distribution, PulpClient, Serves, WaitOptions};
 use serde::Serialize;
 
+use url::Url;
+
 use crate::catalog::Catalog;
+use crate::customer::CustomerIndex;
 use crate::diff::{self, Diff, FileEntry};
 use crate::error::{Error, Result};
 use crate::ledger::{Event, EventKind, Ledger, Outcome};
 use crate::state::{ReleaseState, Served, VariantState};
+use crate::verify;
+
+/// Project pages read at once when verifying a switch.
+const VERIFY_CONCURRENCY: usize = 8;
 
 /// Digest binding a vetting record to a version's exact file set: sha256 over the sorted
 /// lines `"{filename} {sha256}\n"`.
@@ -116,6 +122,8 @@ pub struct ApplyOptions {
     pub verify_timeout: Duration,
     /// How much of the index to read back.
     pub verify: VerifyScope,
+    /// Where and how to read it: the customer path.
+    pub customer: CustomerIndex,
 }
 
 /// The result of a switch.
@@ -510,13 +518,30 @@ pub async fn apply(
         .collect();
     let record =
         futures::future::try_join_all(ok_events.iter().map(|e| ledger.append(e, &opts.wait)));
+    let customer = &opts.customer;
+    let customer_url = |s: &Switch| {
+        s.index_url
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+            .map(|u| customer.access.on_index_host(&u).to_string())
+    };
     let verify = futures::future::join_all(plan.switches.iter().map(|s| async move {
         let pages = pages_to_verify(opts.verify, &s.to_files, &s.diff);
-        let r = match &s.index_url {
+        let r = match customer_url(s) {
             Some(u) => {
-                verify_index(client, u, &s.to_files, pages.as_ref(), opts.verify_timeout).await
+                verify::verify_index(
+                    &customer.client,
+                    &u,
+                    &s.to_files,
+                    pages.as_ref(),
+                    opts.verify_timeout,
+                    VERIFY_CONCURRENCY,
+                )
+                .await
             }
-            None => Err("the distribution has no base_url".to_owned()),
+            None => Err(verify::VerifyError::NoBaseUrl {
+                distribution: s.distribution.clone(),
+            }),
         };
         (s, r)
     }));
@@ -527,26 +552,39 @@ pub async fn apply(
     let mut failures = Vec::new();
     for (s, r) in checks {
         verified.insert(s.variant.clone(), r.is_ok());
-        if let Ok(n) = &r {
-            pages_checked.insert(s.variant.clone(), *n);
-        }
-        if let Err(why) = r {
-            failures.push(format!("{}: {why}", s.variant));
-            ledger
-                .append(&event(s, Outcome::VerifyFailed, Some(why)), &opts.wait)
-                .await?;
+        match r {
+            Ok(n) => {
+                pages_checked.insert(s.variant.clone(), n);
+            }
+            Err(why) => {
+                ledger
+                    .append(
+                        &event(s, Outcome::VerifyFailed, Some(verify::chain(&why))),
+                        &opts.wait,
+                    )
+                    .await?;
+                failures.push((s.variant.clone(), why));
+            }
         }
     }
     if !failures.is_empty() {
-        return Err(Error::Verify(format!(
-            "production was switched, but the customer-facing index does not show exactly the new file set:\n  {}",
-            failures.join("\n  ")
-        )));
+        return Err(Error::Verify(Box::new(verify::VerifyFailed {
+            failures,
+            settings_hint: customer.access.hint(),
+        })));
     }
+    let switches = plan
+        .switches
+        .iter()
+        .map(|s| Switch {
+            index_url: customer_url(s),
+            ..s.clone()
+        })
+        .collect();
     Ok(SwitchReport {
         kind: plan.kind,
         release: plan.release.clone(),
-        switches: plan.switches.clone(),
+        switches,
         verified,
         verify: opts.verify,
         pages_checked,
@@ -596,143 +634,6 @@ pub fn pages_to_verify(
     let mut pages = changed;
     pages.extend((0..k).map(|i| unchanged[i * unchanged.len() / k].clone()));
     Some(pages)
-}
-
-/// Check that a simple index lists exactly the projects of `expected`, and that each project
-/// page in `pages` (every page when `None`) lists exactly its files and sha256, as pip sees
-/// it. Retries until `timeout`, since a switch takes a moment to show. Returns the number of
-/// project pages read.
-pub async fn verify_index(
-    client: &PulpClient,
-    index_url: &str,
-    expected: &[FileEntry],
-    pages: Option<&BTreeSet<String>>,
-    timeout: Duration,
-) -> std::result::Result<usize, String> {
-    let url = url::Url::parse(index_url).map_err(|e| format!("bad index URL {index_url}: {e}"))?;
-    let mut want: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
-    for f in expected {
-        want.entry(f.project.clone())
-            .or_default()
-            .insert((f.filename.clone(), f.sha256.clone()));
-    }
-    let start = Instant::now();
-    loop {
-        let why = match read_index(client, &url, &want, pages).await {
-            Ok((root, seen)) => {
-                let want_pages: BTreeMap<String, BTreeSet<(String, String)>> = seen
-                    .keys()
-                    .filter_map(|p| want.get(p).map(|f| (p.clone(), f.clone())))
-                    .collect();
-                let seen_files: BTreeMap<String, BTreeSet<(String, String)>> = seen
-                    .iter()
-                    .filter(|(_, f)| !f.is_empty())
-                    .map(|(p, f)| (p.clone(), f.clone()))
-                    .collect();
-                let want_root: BTreeSet<&String> = want.keys().collect();
-                let root: BTreeSet<&String> = root.iter().collect();
-                if root == want_root && seen_files == want_pages {
-                    return Ok(seen.len());
-                }
-                if root != want_root {
-                    describe_root_mismatch(&want_root, &root)
-                } else {
-                    describe_mismatch(&want_pages, &seen_files)
-                }
-            }
-            Err(e) => e,
-        };
-        if start.elapsed() >= timeout {
-            return Err(why);
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-/// Read the root page and the selected project pages (every project listed or expected when
-/// `pages` is `None`). Returns the root's (normalised) project names and each page's files.
-async fn read_index(
-    client: &PulpClient,
-    url: &url::Url,
-    want: &BTreeMap<String, BTreeSet<(String, String)>>,
-    pages: Option<&BTreeSet<String>>,
-) -> std::result::Result<
-    (
-        BTreeSet<String>,
-        BTreeMap<String, BTreeSet<(String, String)>>,
-    ),
-    String,
-> {
-    let root = client
-        .simple_root(url)
-        .await
-        .map_err(|e| e.to_string())?
-        .unwrap_or(pulp_client::simple::SimpleRoot {
-            projects: Vec::new(),
-        });
-    let root: BTreeSet<String> = root
-        .projects
-        .iter()
-        .map(|p| pulp_client::simple::normalize_project(&p.name))
-        .collect();
-    let projects: BTreeSet<String> = match pages {
-        Some(p) => p.clone(),
-        None => root.iter().chain(want.keys()).cloned().collect(),
-    };
-    let read: Vec<(String, BTreeSet<(String, String)>)> = futures::stream::iter(projects)
-        .map(|p| async move {
-            let page = client
-                .simple_project(url, &p)
-                .await
-                .map_err(|e| e.to_string())?;
-            let files: BTreeSet<(String, String)> = page
-                .map(|pg| {
-                    pg.files
-                        .into_iter()
-                        .map(|f| {
-                            (
-                                f.filename,
-                                f.hashes.get("sha256").cloned().unwrap_or_default(),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            Ok::<_, String>((p, files))
-        })
-        .buffer_unordered(8)
-        .try_collect()
-        .await?;
-    Ok((root, read.into_iter().collect()))
-}
-
-fn describe_root_mismatch(want: &BTreeSet<&String>, root: &BTreeSet<&String>) -> String {
-    let missing: Vec<&str> = want.difference(root).map(|p| p.as_str()).take(5).collect();
-    let extra: Vec<&str> = root.difference(want).map(|p| p.as_str()).take(5).collect();
-    format!(
-        "the index root lists {} projects, expected {}; missing: [{}]; unexpected: [{}]",
-        root.len(),
-        want.len(),
-        missing.join(", "),
-        extra.join(", ")
-    )
-}
-
-fn describe_mismatch(
-    want: &BTreeMap<String, BTreeSet<(String, String)>>,
-    seen: &BTreeMap<String, BTreeSet<(String, String)>>,
-) -> String {
-    let w: BTreeSet<_> = want.values().flatten().collect();
-    let s: BTreeSet<_> = seen.values().flatten().collect();
-    let missing: Vec<_> = w.difference(&s).map(|(f, _)| f.as_str()).take(5).collect();
-    let extra: Vec<_> = s.difference(&w).map(|(f, _)| f.as_str()).take(5).collect();
-    format!(
-        "the index lists {} files, expected {}; missing: [{}]; unexpected or wrong sha256: [{}]",
-        s.len(),
-        w.len(),
-        missing.join(", "),
-        extra.join(", ")
-    )
 }
 
 /// Every promote/rollback (and vet) event of a release, oldest first.

@@ -32,6 +32,12 @@ pub enum VerifyError {
         #[source]
         source: url::ParseError,
     },
+    /// Pulp reports no `base_url` for the distribution, so there is no index to read.
+    #[error("the distribution {distribution} has no base_url")]
+    NoBaseUrl {
+        /// Its name.
+        distribution: String,
+    },
     /// The index could not be read (the source says why: TLS, refused, HTTP status...).
     #[error("cannot read the customer-facing index {url}")]
     Unreachable {
@@ -88,6 +94,67 @@ impl VerifyError {
             _ => None,
         }
     }
+}
+
+/// Production was switched, but the customer-facing index of one or more variants does not
+/// show exactly the new file set, or cannot be read. The first failure is the error's source.
+#[derive(Debug)]
+pub struct VerifyFailed {
+    /// Per variant, what went wrong (at least one).
+    pub failures: Vec<(String, VerifyError)>,
+    /// How the customer path is set (see [`crate::customer::CustomerAccess::hint`]).
+    pub settings_hint: &'static str,
+}
+
+impl std::fmt::Display for VerifyFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let variants: Vec<&str> = self.failures.iter().map(|(v, _)| v.as_str()).collect();
+        write!(
+            f,
+            "production was switched, but the customer-facing index of {} could not be verified",
+            variants.join(", ")
+        )?;
+        // Only the first failure can be the source; the others are spelled out here.
+        for (variant, e) in self.failures.iter().skip(1) {
+            write!(f, "\n  also {variant}: {}", chain(e))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for VerifyFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.failures
+            .first()
+            .map(|(_, e)| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl VerifyFailed {
+    /// What the user can do: the failure's own hint and, when the index could not be read,
+    /// which settings decide how it is reached.
+    pub fn hint(&self) -> Option<String> {
+        let (_, first) = self.failures.first()?;
+        let unreachable = matches!(first, VerifyError::Unreachable { .. });
+        match (first.hint(), unreachable) {
+            (Some(h), true) => Some(format!("{h}; {}", self.settings_hint)),
+            (None, true) => Some(self.settings_hint.to_owned()),
+            (Some(h), false) => Some(h.to_owned()),
+            (None, false) => None,
+        }
+    }
+}
+
+/// An error and its causes on one line, for the ledger.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// The PEP 503 normal form of a project name (names that are not valid stay as they are, so

@@ -118,6 +118,7 @@ async fn revert_when_the_last_switch_fails(layout: &str) {
         wait: Default::default(),
         verify_timeout: std::time::Duration::from_secs(5),
         verify: promote::VerifyScope::Full,
+        customer: anonymous_index(),
     };
     let err = promote::apply(&c, &catalog, &plan, &opts)
         .await
@@ -199,9 +200,21 @@ async fn upload_build(
     r.version.unwrap()
 }
 
+/// The index read anonymously at Pulp's own base_url (the local Pulp has no TLS front here).
+fn anonymous_index() -> wheelgate_core::customer::CustomerIndex {
+    wheelgate_core::customer::CustomerAccess {
+        index_host: None,
+        tls: Default::default(),
+        source: wheelgate_core::customer::CustomerSource::PulpConnection,
+    }
+    .connect(std::time::Duration::from_secs(5))
+    .unwrap()
+}
+
 async fn verification_sees_what_customers_see(layout: &str) {
     use std::time::Duration;
-    use wheelgate_core::promote::{pages_to_verify, verify_index, VerifyScope};
+    use wheelgate_core::promote::{pages_to_verify, VerifyScope};
+    use wheelgate_core::verify::verify_index;
 
     let c = client(layout);
     let id = unique_id();
@@ -238,25 +251,29 @@ async fn verification_sees_what_customers_see(layout: &str) {
     .unwrap();
     let index = format!("{}/simple/", dist.base_url.unwrap().trim_end_matches('/'));
     let quick = Duration::from_millis(600);
+    let ic = anonymous_index().client;
 
     // Production serves version 1: verifying it as version 1 passes, in both scopes.
     let back = diff::diff(&v2, &v1);
     let pages = pages_to_verify(VerifyScope::Changed, &v1, &back).unwrap();
     assert!(pages.contains(&format!("q{id}-03")) && pages.contains(&format!("q{id}-new")));
     assert_eq!(pages.len(), 2 + promote::UNCHANGED_SAMPLE, "{pages:?}");
-    let read = verify_index(&c, &index, &v1, Some(&pages), quick)
+    let read = verify_index(&ic, &index, &v1, Some(&pages), quick, 8)
         .await
         .unwrap();
     assert_eq!(read, pages.len());
-    let read = verify_index(&c, &index, &v1, None, quick).await.unwrap();
+    let read = verify_index(&ic, &index, &v1, None, quick, 8)
+        .await
+        .unwrap();
     assert_eq!(read, 12, "every project page read");
 
     // Expecting version 2 while version 1 is served: the root lacks the new project.
     let forward = diff::diff(&v1, &v2);
     let pages = pages_to_verify(VerifyScope::Changed, &v2, &forward);
-    let err = verify_index(&c, &index, &v2, pages.as_ref(), quick)
+    let err = verify_index(&ic, &index, &v2, pages.as_ref(), quick, 8)
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("missing: [") && err.contains(&format!("q{id}-new")),
         "{err}"
@@ -273,9 +290,10 @@ async fn verification_sees_what_customers_see(layout: &str) {
     let pages = pages_to_verify(VerifyScope::Changed, &tampered, &diff::diff(&v1, &tampered));
     assert!(pages.as_ref().unwrap().contains(&format!("q{id}-03")));
     for scope_pages in [pages.as_ref(), None] {
-        let err = verify_index(&c, &index, &tampered, scope_pages, quick)
+        let err = verify_index(&ic, &index, &tampered, scope_pages, quick, 8)
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("wrong sha256") && err.contains(&victim_name),
             "{err}"

@@ -98,8 +98,9 @@ pub enum IndexError {
         /// The status, usually 400.
         status: StatusCode,
     },
-    /// 401 or 403.
-    #[error("GET {url}: access refused (HTTP {status})")]
+    /// 401 or 403; the start of the body often says why (e.g. a front's "a client certificate
+    /// is required").
+    #[error("GET {url}: access refused (HTTP {status}){}", if snippet.is_empty() { String::new() } else { format!(": {snippet}") })]
     AccessRefused {
         /// The URL (redacted).
         url: String,
