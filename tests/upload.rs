@@ -114,16 +114,15 @@ async fn build_of_40_lands_as_one_version(layout: &'static str) {
         .unwrap();
     let index = url::Url::parse(&format!("{}simple/", staging.base_url.unwrap())).unwrap();
     for i in [0usize, 1, 2, 38, 39] {
-        let page = sb
-            .client
-            .simple_project(&index, &sb.project(i))
+        let page = crate::util::customers()
+            .project(&index, &crate::util::name(&sb.project(i)))
             .await
             .unwrap()
             .expect("project page");
         for f in &page.files {
             assert_eq!(
-                Some(&files[&f.filename]),
-                f.hashes.get("sha256"),
+                Some(files[&f.filename].clone()),
+                f.sha256(),
                 "{}",
                 f.filename
             );

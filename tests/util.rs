@@ -27,6 +27,17 @@ macro_rules! both_layouts {
     };
 }
 
+/// The index read as pip reads it, anonymously at Pulp's base_url (the TLS front's tests are
+/// in customer.rs).
+pub fn customers() -> wheelgate_index::IndexClient {
+    wheelgate_index::IndexClient::new(Default::default()).unwrap()
+}
+
+/// A project name as the index client takes it.
+pub fn name(project: &str) -> wheelgate_index::PackageName {
+    project.parse().unwrap()
+}
+
 pub const DEFAULT_ALLOW: &str = r#"["wg-*", "torch", "numpy"]"#;
 
 /// One test's world (see [`wheelgate_testkit::Sandbox`]) with the e2e catalog.

@@ -35,7 +35,7 @@ pub async fn version_files(
         })
         .await?
         .map_ok(|p| FileEntry {
-            project: pulp_client::simple::normalize_project(&p.name),
+            project: wheelgate_wheel::normalize_project(&p.name),
             version: p.version,
             filename: p.filename,
             sha256: p.sha256,

@@ -118,7 +118,7 @@ async fn variant_status(
                         ..Default::default()
                     })
                     .await?
-                    .map_ok(|p| pulp_client::simple::normalize_project(&p.name))
+                    .map_ok(|p| wheelgate_wheel::normalize_project(&p.name))
                     .try_collect()
                     .await?;
                 Ok::<_, Error>(p)

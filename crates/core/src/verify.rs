@@ -160,9 +160,7 @@ pub fn chain(e: &dyn std::error::Error) -> String {
 /// The PEP 503 normal form of a project name (names that are not valid stay as they are, so
 /// they show up as mismatches instead of disappearing).
 fn normalise(name: &str) -> String {
-    PackageName::from_str(name)
-        .map(|n| n.to_string())
-        .unwrap_or_else(|_| name.to_owned())
+    wheelgate_wheel::normalize_project(name)
 }
 
 /// Check that a simple index lists exactly the projects of `expected`, and that each project

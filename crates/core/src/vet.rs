@@ -201,7 +201,7 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
     let entries: Vec<FileEntry> = packages
         .iter()
         .map(|p| FileEntry {
-            project: pulp_client::simple::normalize_project(&p.name),
+            project: wheelgate_wheel::normalize_project(&p.name),
             version: p.version.clone(),
             filename: p.filename.clone(),
             sha256: p.sha256.clone(),

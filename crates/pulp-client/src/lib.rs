@@ -29,7 +29,6 @@ pub mod hrefs;
 mod labels;
 mod remotes;
 mod repositories;
-pub mod simple;
 mod status;
 mod task_state;
 pub mod tasks;

@@ -1,24 +1,26 @@
 //! The catalog's project allowlist.
 
+use std::str::FromStr;
+
+use uv_normalize::PackageName;
+
 use crate::inspect::WheelInfo;
 use crate::problem::{Problem, ProblemKind};
 
-/// PEP 503 normalization: lower case, runs of `-`, `_` and `.` become one `-`.
+/// PEP 503 normalization (uv-normalize's `PackageName`, the one normalisation wheelgate uses):
+/// lower case, runs of `-`, `_` and `.` become one `-`. A glob prefix such as `nvidia-` is
+/// normalised as the start of a name; anything else that is not a valid name is only lowered
+/// (it can never equal a real project's name).
 pub fn normalize_project(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut in_sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_sep {
-                out.push('-');
-            }
-            in_sep = true;
-        } else {
-            out.extend(c.to_lowercase());
-            in_sep = false;
-        }
+    if let Ok(n) = PackageName::from_str(name) {
+        return n.to_string();
     }
-    out
+    if let Ok(n) = PackageName::from_str(&format!("{name}0")) {
+        let mut s = n.to_string();
+        s.pop();
+        return s;
+    }
+    name.to_ascii_lowercase()
 }
 
 /// An allowlist entry that cannot be used.

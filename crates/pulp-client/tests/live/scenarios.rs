@@ -1,6 +1,7 @@
 //! The scenarios, each run once per layout.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -132,20 +133,19 @@ pub async fn chunked_upload_modify_serve_unpin(p: &LocalPulp) {
         .unwrap();
     assert_eq!(dist.serves(), Serves::Version(v1.clone()));
     let index = index_url(&dist);
-    let page = c
-        .simple_project(&index, &project)
+    // Read as customers do (the customer-side crate, not the admin client).
+    let customers = wheelgate_index::IndexClient::new(Default::default()).unwrap();
+    let name = wheelgate_index::PackageName::from_str(&project).unwrap();
+    let page = customers
+        .project(&index, &name)
         .await
         .unwrap()
         .expect("project page");
     assert_eq!(page.files.len(), 1);
     assert_eq!(page.files[0].filename, filename);
-    assert_eq!(page.files[0].hashes.get("sha256"), Some(&local_sha));
-    let root = c.simple_root(&index).await.unwrap().expect("root page");
-    assert!(root
-        .projects
-        .iter()
-        .any(|r| pulp_client::simple::normalize_project(&r.name)
-            == pulp_client::simple::normalize_project(&project)));
+    assert_eq!(page.files[0].sha256(), Some(local_sha.clone()));
+    let root = customers.root(&index).await.unwrap().expect("root page");
+    assert!(root.projects.contains(&name), "{:?}", root.projects);
 
     // Pinning to version 0 removes it from the index.
     c.serve(
@@ -155,7 +155,7 @@ pub async fn chunked_upload_modify_serve_unpin(p: &LocalPulp) {
     )
     .await
     .unwrap();
-    assert!(c.simple_project(&index, &project).await.unwrap().is_none());
+    assert!(customers.project(&index, &name).await.unwrap().is_none());
     // Pinning again to what it already serves is a success too (200 without task, or a task).
     c.serve(
         &dist.pulp_href,
