@@ -8,7 +8,7 @@ use std::sync::Arc;
 use pulp_client::{Modify, Serves};
 use wheelgate_fixtures::WheelSpec;
 
-use crate::util::{Run, Sandbox};
+use crate::util::{customers, name, Run, Sandbox};
 
 fn spec(name: &str, version: &str, requires: &[&str]) -> WheelSpec {
     WheelSpec {
@@ -77,23 +77,19 @@ async fn production_files(sb: &Sandbox, variant: &str) -> BTreeSet<(String, Stri
         .unwrap()
         .unwrap();
     let index = url::Url::parse(&format!("{}simple/", dist.base_url.unwrap())).unwrap();
-    let root = sb
-        .client
-        .simple_root(&index)
+    let customers = customers();
+    let root = customers
+        .root(&index)
         .await
         .unwrap()
         .map(|r| r.projects)
         .unwrap_or_default();
     let mut out = BTreeSet::new();
     for p in root {
-        let page = sb
-            .client
-            .simple_project(&index, &p.name)
-            .await
-            .unwrap()
-            .unwrap();
+        let page = customers.project(&index, &p).await.unwrap().unwrap();
         for f in page.files {
-            out.insert((f.filename, f.hashes["sha256"].clone()));
+            let sha = f.sha256().unwrap();
+            out.insert((f.filename, sha));
         }
     }
     out
@@ -330,11 +326,29 @@ async fn vet_promote_rollback_history(layout: &'static str) {
     let r = sb.run_json(&["history", "--release", "3.0", "--variant", v]);
     r.success();
     let doc = r.json();
-    let ev: Vec<&serde_json::Value> = doc["events"]
-        .as_array()
-        .unwrap()
+    let all = doc["events"].as_array().unwrap();
+    // The refused promotes are history too (issue 9 item 9): unvetted twice, then a stale CAS.
+    let refused: Vec<&serde_json::Value> =
+        all.iter().filter(|e| e["outcome"] == "refused").collect();
+    assert_eq!(refused.len(), 3, "{doc}");
+    assert!(refused.iter().all(|e| e["kind"] == "promote"), "{doc}");
+    assert!(
+        refused[0]["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not vetted"),
+        "{doc}"
+    );
+    assert!(
+        refused[2]["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("expect-current"),
+        "{doc}"
+    );
+    let ev: Vec<&serde_json::Value> = all
         .iter()
-        .filter(|e| e["kind"] != "vet")
+        .filter(|e| e["kind"] != "vet" && e["outcome"] != "refused")
         .collect();
     assert_eq!(ev.len(), 3, "{doc}");
     assert_eq!(
@@ -528,7 +542,7 @@ async fn readers_never_see_a_mixed_index(layout: &'static str) {
     let reads = Arc::new(AtomicUsize::new(0));
     let reader = {
         let (client, index, stop, reads, a) = (
-            sb.client.clone(),
+            customers(),
             index.clone(),
             stop.clone(),
             reads.clone(),
@@ -541,16 +555,12 @@ async fn readers_never_see_a_mixed_index(layout: &'static str) {
         tokio::spawn(async move {
             let mut bad = Vec::new();
             while !stop.load(Ordering::SeqCst) {
-                let root = client.simple_root(&index).await.unwrap().unwrap();
-                let names: BTreeSet<String> = root
-                    .projects
-                    .iter()
-                    .map(|p| pulp_client::simple::normalize_project(&p.name))
-                    .collect();
+                let root = client.root(&index).await.unwrap().unwrap();
+                let names: BTreeSet<String> = root.projects.iter().map(|p| p.to_string()).collect();
                 if !roots.contains(&names) {
                     bad.push(format!("root {names:?}"));
                 }
-                let page = client.simple_project(&index, &a).await.unwrap().unwrap();
+                let page = client.project(&index, &name(&a)).await.unwrap().unwrap();
                 let files: BTreeSet<String> = page.files.into_iter().map(|f| f.filename).collect();
                 if files != a1 && files != a2 {
                     bad.push(format!("project page {files:?}"));

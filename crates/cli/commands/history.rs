@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use wheelgate_core::ledger::{Event, EventKind};
+use wheelgate_core::ledger::{Event, EventKind, Outcome};
 use wheelgate_core::promote;
 
 use super::Ctx;
@@ -44,7 +44,9 @@ fn render(out: &Printer, release: &str, events: &[Event]) -> Result<()> {
             None if prune => "-".to_owned(),
             None => format!("- → {}", e.to_version),
         };
-        let detail = match (&e.detail, prune) {
+        // Why a prune deleted what it did, why a promote was refused.
+        let explains = prune || e.outcome == Outcome::Refused;
+        let detail = match (&e.detail, explains) {
             (Some(d), true) => format!(" — {d}"),
             _ => String::new(),
         };

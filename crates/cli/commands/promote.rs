@@ -54,9 +54,18 @@ pub async fn run(ctx: &Ctx<'_>, a: &Args) -> Result<ExitStatus> {
         version: a.version,
         expect_current: a.expect_current,
     };
-    let plan = promote::plan_promote(ctx.client, ctx.catalog, &opts)
-        .await
-        .with_context(|| format!("promote of release {} failed", a.release))?;
+    // A refusal (not vetted, stale --expect-current) is history too, unless this is a dry run.
+    let plan = if a.dry_run {
+        promote::plan_promote(ctx.client, ctx.catalog, &opts).await
+    } else {
+        let by = promote::Requester {
+            actor: ctx.actor(),
+            reason: a.reason.clone(),
+            wait: Default::default(),
+        };
+        promote::plan_promote_recorded(ctx.client, ctx.catalog, &opts, &by).await
+    }
+    .with_context(|| format!("promote of release {} failed", a.release))?;
     let flags = SwitchFlags {
         dry_run: a.dry_run,
         yes: a.yes,
