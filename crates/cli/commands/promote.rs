@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use wheelgate_core::promote;
 
-use super::switch::{switch, IndexArgs, SwitchFlags, Verify};
+use super::switch::{switch, SwitchArgs};
 use super::Ctx;
 use crate::exit::ExitStatus;
 
@@ -29,17 +29,8 @@ pub struct Args {
     /// Show the plan and the diff, change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Do not ask for confirmation (required when not on a terminal).
-    #[arg(long, short = 'y')]
-    pub yes: bool,
-    /// Why, for the ledger.
-    #[arg(long)]
-    pub reason: Option<String>,
-    /// How much of the production index to read back through the customer path afterwards.
-    #[arg(long, value_enum, default_value = "changed")]
-    pub verify: Verify,
     #[command(flatten)]
-    pub index: IndexArgs,
+    pub switch: SwitchArgs,
 }
 
 /// Run `promote`.
@@ -60,18 +51,12 @@ pub async fn run(ctx: &Ctx<'_>, a: &Args) -> Result<ExitStatus> {
     } else {
         let by = promote::Requester {
             actor: ctx.actor(),
-            reason: a.reason.clone(),
+            reason: a.switch.reason.clone(),
             wait: Default::default(),
         };
         promote::plan_promote_recorded(ctx.client, ctx.catalog, &opts, &by).await
     }
     .with_context(|| format!("promote of release {} failed", a.release))?;
-    let flags = SwitchFlags {
-        dry_run: a.dry_run,
-        yes: a.yes,
-        reason: a.reason.clone(),
-        verify: a.verify.into(),
-        index: (&a.index).into(),
-    };
+    let flags = a.switch.flags(a.dry_run);
     switch(ctx, plan, flags).await
 }

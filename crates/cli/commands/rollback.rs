@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use wheelgate_core::promote;
 
-use super::switch::{switch, IndexArgs, SwitchFlags, Verify};
+use super::switch::{switch, SwitchArgs};
 use super::Ctx;
 use crate::exit::ExitStatus;
 
@@ -19,17 +19,8 @@ pub struct Args {
     /// A version production served before (default: the one before the current).
     #[arg(long, value_name = "N")]
     pub to: Option<u64>,
-    /// Do not ask for confirmation (required when not on a terminal).
-    #[arg(long, short = 'y')]
-    pub yes: bool,
-    /// Why, for the ledger.
-    #[arg(long)]
-    pub reason: Option<String>,
-    /// How much of the production index to read back through the customer path afterwards.
-    #[arg(long, value_enum, default_value = "changed")]
-    pub verify: Verify,
     #[command(flatten)]
-    pub index: IndexArgs,
+    pub switch: SwitchArgs,
 }
 
 /// Run `rollback`.
@@ -37,12 +28,6 @@ pub async fn run(ctx: &Ctx<'_>, a: &Args) -> Result<ExitStatus> {
     let plan = promote::plan_rollback(ctx.client, ctx.catalog, &a.release, &a.variant, a.to)
         .await
         .with_context(|| format!("rollback of {} {} failed", a.release, a.variant))?;
-    let flags = SwitchFlags {
-        dry_run: false,
-        yes: a.yes,
-        reason: a.reason.clone(),
-        verify: a.verify.into(),
-        index: (&a.index).into(),
-    };
+    let flags = a.switch.flags(false);
     switch(ctx, plan, flags).await
 }

@@ -62,6 +62,35 @@ impl From<&IndexArgs> for CustomerFlags {
     }
 }
 
+/// The options `promote` and `rollback` share.
+#[derive(Debug, clap::Args)]
+pub struct SwitchArgs {
+    /// Do not ask for confirmation (required when not on a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Why, for the ledger.
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// How much of the production index to read back through the customer path afterwards.
+    #[arg(long, value_enum, default_value = "changed")]
+    pub verify: Verify,
+    #[command(flatten)]
+    pub index: IndexArgs,
+}
+
+impl SwitchArgs {
+    /// The flags of one run (`dry_run` only promote has).
+    pub fn flags(&self, dry_run: bool) -> SwitchFlags {
+        SwitchFlags {
+            dry_run,
+            yes: self.yes,
+            reason: self.reason.clone(),
+            verify: self.verify.into(),
+            index: (&self.index).into(),
+        }
+    }
+}
+
 /// The flags `promote` and `rollback` share.
 pub struct SwitchFlags {
     /// Show the plan only.
