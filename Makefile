@@ -8,8 +8,8 @@ PULP := bash config/local-pulp/pulp.sh
 FRONT := bash config/front/front.sh
 export PULP_LAYOUT ?= both
 
-.PHONY: all build demo test test-unit lint fmt bench pulp-up pulp-down pulp-status clean-pulp \
-	front-up front-down front-status pki
+.PHONY: all build demo test test-unit test-shared-machine lint fmt bench pulp-up pulp-down \
+	pulp-status clean-pulp front-up front-down front-status pki
 
 all: build
 
@@ -45,12 +45,18 @@ front-status:
 pki:
 	bash config/front/pki.sh
 
-## All tests: brings up the local Pulp (both layouts) and its TLS front, then lint + the whole suite.
-test: pulp-up front-up lint
+## All tests: brings up the local Pulp (both layouts) and its TLS front, then lint, the
+## shared-machine proof and the whole suite.
+test: pulp-up front-up lint test-shared-machine
 	@mkdir -p .build
 	$(CARGO) test --workspace --doc 2>&1 | tee .build/test.log
 	$(CARGO) test --workspace --all-targets --no-fail-fast 2>&1 | tee -a .build/test.log
 	@awk '/^test result:/ {p += $$4; f += $$6} END {printf "%d passed, %d failed\n", p, f}' .build/test.log
+
+## Two checkouts on one machine: a second checkout's Pulp comes up beside this one's, and its
+## `down` and `clean` leave this one answering (about 80 s: the second checkout migrates).
+test-shared-machine: pulp-up
+	bash config/local-pulp/two-checkouts.sh
 
 ## Unit tests only (no Pulp needed).
 test-unit:

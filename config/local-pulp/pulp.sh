@@ -7,17 +7,29 @@
 #   PULP_LAYOUT        plain | hosted | both (default: both)
 #   PULP_UP_TIMEOUT    seconds to wait for a layout to become ready (default: 120)
 #   PULP_ALLOWED_HOSTS comma-separated Django ALLOWED_HOSTS (default: 127.0.0.1,localhost)
+# These and every other PULP_* / DYNACONF_* variable of the caller are NOT passed to Pulp's
+# processes (Pulp would read them as its own settings): they get only PULP_SETTINGS.
 #
-# Layouts:
-#   plain   API http://127.0.0.1:24817/pulp/api/v3/, content http://127.0.0.1:24816/pulp/content/
-#           simple index http://127.0.0.1:24817/pypi/<base_path>/simple/
-#   hosted  DOMAIN_ENABLED, API http://127.0.0.1:24827/api/pulp/<domain>/api/v3/ (domain "wheelgate")
-#           content http://127.0.0.1:24826/api/pulp-content/<domain>/<base_path>/
-#           simple index http://127.0.0.1:24827/api/pypi/<domain>/<base_path>/simple/
+# Layouts (API_PORT/CONTENT_PORT: see Ports):
+#   plain   API http://127.0.0.1:API_PORT/pulp/api/v3/, content http://127.0.0.1:CONTENT_PORT/pulp/content/
+#           simple index http://127.0.0.1:API_PORT/pypi/<base_path>/simple/
+#   hosted  DOMAIN_ENABLED, API http://127.0.0.1:API_PORT/api/pulp/<domain>/api/v3/ (domain "wheelgate")
+#           content http://127.0.0.1:CONTENT_PORT/api/pulp-content/<domain>/<base_path>/
+#           simple index http://127.0.0.1:API_PORT/api/pypi/<domain>/<base_path>/simple/
+#
+# Ports: derived from a hash of this checkout's build area into 24000-29999 (slots of 4: plain
+# content/API, hosted content/API; the TLS front, config/front/front.sh, uses 18000-23999), checked
+# to be free (else the next slot), kept while the layout runs (<layout>/ports), released by `down`.
+# So two checkouts on one machine (a CI clone next to a working tree) run side by side.
+#
+# Shared machine: `down` stops only this checkout's process groups; PostgreSQL is never stopped
+# (other checkouts' Pulps use the same cluster). `clean` drops only this checkout's databases
+# (and, for both layouts, its role).
 #
 # Everything lives under <repo>/.build/pulp/: venv/ (shared), <layout>/ (settings.py, keys,
-# media/, static/, tmp/, upload-tmp/, logs/, pids/, cli.toml, env). Connection details for
-# clients: .build/pulp/<layout>/cli.toml (pulp-cli format) and .build/pulp/<layout>/env.
+# media/, static/, tmp/, upload-tmp/, logs/, pids/, ports, cli.toml, env). Connection details for
+# clients, while the layout runs: .build/pulp/<layout>/cli.toml (pulp-cli format) and
+# .build/pulp/<layout>/env; the admin password is also in .build/pulp/<layout>/admin-password.
 #
 # Exit status: 0 ok; 1 error; 2 usage; `status` exits 3 when a selected layout is down.
 
@@ -28,7 +40,9 @@ ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
 BUILD="$ROOT/.build/pulp"
 VENV="$BUILD/venv"
 TEMPLATE="$SCRIPT_DIR/settings.py.in"
-PG_MARKER="$BUILD/postgres.started-by-pulp.sh"
+LEGACY_PG_MARKER="$BUILD/postgres.started-by-pulp.sh" # older pulp.sh; no longer used
+PORT_MIN=24000
+PORT_SLOTS=1500 # slots of 4 ports: 24000-29999
 # The PostgreSQL role and databases are named per build area, so two checkouts on one machine
 # (e.g. a CI clone next to a working tree) never reset each other's passwords or encryption key.
 BUILD_ID="$(printf '%s' "$BUILD" | sha256sum | cut -c1-8)"
@@ -63,18 +77,24 @@ layout_vars() {
   L_DIR="$BUILD/$1"
   L_SETTINGS="$L_DIR/settings.py"
   L_DB="$(db_name "$1")"
+  L_PORTS="$L_DIR/ports"
   case "$1" in
     plain)
-      L_API_PORT=24817 L_CONTENT_PORT=24816
+      L_PORT_OFFSET=0
       L_API_ROOT="/pulp/" L_DOMAIN_ENABLED=False L_DOMAIN="default"
       L_CONTENT_PATH_PREFIX="/pulp/content/" L_PYPI_PATH_PREFIX="/pypi/"
       ;;
     hosted)
-      L_API_PORT=24827 L_CONTENT_PORT=24826
+      L_PORT_OFFSET=2
       L_API_ROOT="/api/pulp/" L_DOMAIN_ENABLED=True L_DOMAIN="wheelgate"
       L_CONTENT_PATH_PREFIX="/api/pulp-content/" L_PYPI_PATH_PREFIX="/api/pypi/"
       ;;
   esac
+  L_API_PORT="" L_CONTENT_PORT=""
+}
+
+# Sets the URL variables from L_API_PORT/L_CONTENT_PORT.
+layout_urls() {
   L_BASE_URL="http://127.0.0.1:$L_API_PORT"
   L_CONTENT_ORIGIN="http://127.0.0.1:$L_CONTENT_PORT"
   # status/ is also served without a domain segment when DOMAIN_ENABLED.
@@ -90,6 +110,71 @@ layout_vars() {
   fi
 }
 
+# --- ports ----------------------------------------------------------------------------------
+port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+
+# Candidate number $1 (0, 1, ...) of this layout: sets CAND_API CAND_CONTENT.
+port_candidate() {
+  local slot=$(((0x$BUILD_ID + $1) % PORT_SLOTS))
+  CAND_CONTENT=$((PORT_MIN + slot * 4 + L_PORT_OFFSET))
+  CAND_API=$((CAND_CONTENT + 1))
+}
+
+pick_ports() { # first candidate; sets L_API_PORT L_CONTENT_PORT NEXT_CANDIDATE and the URLs
+  local k
+  for ((k = $1; k < $1 + 100; k++)); do
+    port_candidate "$k"
+    if port_free "$CAND_API" && port_free "$CAND_CONTENT"; then
+      L_API_PORT=$CAND_API L_CONTENT_PORT=$CAND_CONTENT NEXT_CANDIDATE=$((k + 1))
+      layout_urls
+      return 0
+    fi
+  done
+  die "[$L_NAME] no free port pair found in $PORT_MIN-$((PORT_MIN + PORT_SLOTS * 4 - 1))"
+}
+
+bind_port_of() { # pidfile: the port of the process's --bind 127.0.0.1:PORT argument
+  local pid
+  pid="$(cat "$1" 2>/dev/null)" || return 1
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline" |
+    awk 'p { n = split($0, a, ":"); print a[n]; exit } $0 == "--bind" { p = 1 }'
+}
+
+# The ports of the running layout: from <layout>/ports, else (started by an older pulp.sh) from
+# the processes' --bind arguments, recorded then. Sets L_API_PORT L_CONTENT_PORT and the URLs.
+running_ports() { # uses L_*; call only when layout_procs_alive
+  L_API_PORT="$(sed -n 's/^API_PORT=//p' "$L_PORTS" 2>/dev/null | tail -n 1)"
+  L_CONTENT_PORT="$(sed -n 's/^CONTENT_PORT=//p' "$L_PORTS" 2>/dev/null | tail -n 1)"
+  if [[ ! $L_API_PORT =~ ^[0-9]+$ || ! $L_CONTENT_PORT =~ ^[0-9]+$ ]]; then
+    L_API_PORT="$(bind_port_of "$L_DIR/pids/api.pid")"
+    L_CONTENT_PORT="$(bind_port_of "$L_DIR/pids/content.pid")"
+    [[ $L_API_PORT =~ ^[0-9]+$ && $L_CONTENT_PORT =~ ^[0-9]+$ ]] ||
+      die "[$L_NAME] runs, but neither $L_PORTS nor its processes name its ports"
+    write_ports
+  fi
+  layout_urls
+}
+
+write_ports() { # uses L_*
+  printf 'API_PORT=%s\nCONTENT_PORT=%s\n' "$L_API_PORT" "$L_CONTENT_PORT" >"$L_PORTS.tmp"
+  mv "$L_PORTS.tmp" "$L_PORTS"
+}
+
+# --- a clean environment for Pulp's processes ---------------------------------------------------
+# Pulp (dynaconf) reads every PULP_* variable as a setting (PULP_API_ROOT=/api/pulp/ exported for
+# wheelgate's connection would move the API), and DYNACONF_*/..._FOR_DYNACONF and
+# DJANGO_SETTINGS_MODULE steer its settings too: Pulp's processes get none of the caller's, only
+# what this script sets (PULP_SETTINGS).
+CLEAN_ENV=(env)
+for _v in $(compgen -e); do
+  case "$_v" in
+    PULP_* | DYNACONF_* | *_FOR_DYNACONF | DJANGO_SETTINGS_MODULE) CLEAN_ENV+=(-u "$_v") ;;
+  esac
+done
+unset _v
+pulp_env() { "${CLEAN_ENV[@]}" PULP_SETTINGS="$L_SETTINGS" "$@"; } # uses L_SETTINGS
+
 # --- process helpers ------------------------------------------------------------------------
 # A pid file holds the pid of a process started with setsid: pid == pgid == sid.
 # The group counts as ours only if one of its members runs with our PULP_SETTINGS
@@ -98,7 +183,7 @@ group_is_ours() { # pgid settings
   local pgid="$1" settings="$2" p
   [[ $pgid =~ ^[0-9]+$ ]] || return 1
   for p in $(pgrep -g "$pgid" 2>/dev/null); do
-    if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qxF "PULP_SETTINGS=$settings"; then
+    if tr '\0' '\n' 2>/dev/null <"/proc/$p/environ" | grep -qxF "PULP_SETTINGS=$settings"; then
       return 0
     fi
   done
@@ -153,11 +238,12 @@ start_proc() { # name command... (uses L_*)
   local name="$1"; shift
   local log="$L_DIR/logs/$name.log"
   echo "=== $(date -u +%Y-%m-%dT%H:%M:%SZ) pulp.sh starting: $*" >>"$log"
-  PULP_SETTINGS="$L_SETTINGS" setsid "$@" >>"$log" 2>&1 </dev/null &
+  "${CLEAN_ENV[@]}" PULP_SETTINGS="$L_SETTINGS" setsid "$@" >>"$log" 2>&1 </dev/null &
   echo "$!" >"$L_DIR/pids/$name.pid"
 }
 
 start_layout() { # uses L_*
+  write_ports
   start_proc api "$VENV/bin/pulpcore-api" --bind "127.0.0.1:$L_API_PORT" --workers 2
   start_proc content "$VENV/bin/pulpcore-content" --bind "127.0.0.1:$L_CONTENT_PORT" --workers 2
   start_proc worker-1 "$VENV/bin/pulpcore-worker"
@@ -249,7 +335,9 @@ psql_su() { # run psql as the postgres superuser on the local socket
   (cd / && runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p "$PG_PORT" "$@")
 }
 
-ensure_postgres() {
+# Finds (installs, creates, starts) the local cluster; sets PG_VER PG_CLUSTER PG_PORT.
+# pulp.sh never stops it: other checkouts' Pulps on this machine may use it.
+ensure_pg_cluster() {
   if ! command -v pg_ctlcluster >/dev/null || ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
     [[ $(id -u) -eq 0 ]] ||
       die "PostgreSQL server is not installed; run as root or: sudo apt-get install -y postgresql"
@@ -276,7 +364,6 @@ ensure_postgres() {
     msg "starting PostgreSQL $PG_VER/$PG_CLUSTER on 127.0.0.1:$PG_PORT"
     pg_ctlcluster --skip-systemctl-redirect -o "-c listen_addresses=127.0.0.1" \
       "$PG_VER" "$PG_CLUSTER" start >&2 || die "could not start PostgreSQL $PG_VER/$PG_CLUSTER"
-    echo "$PG_VER $PG_CLUSTER" >"$PG_MARKER"
   fi
   local i
   for i in $(seq 1 30); do
@@ -288,8 +375,12 @@ ensure_postgres() {
   listen="$(psql_su -tAc 'show listen_addresses')"
   case "$listen" in
     127.0.0.1 | localhost | "") ;;
-    *) msg "warning: PostgreSQL (not started by pulp.sh) listens on '$listen', not only 127.0.0.1" ;;
+    *) msg "warning: PostgreSQL listens on '$listen', not only 127.0.0.1" ;;
   esac
+}
+
+ensure_postgres() {
+  ensure_pg_cluster
 
   if [[ ! -s $DB_PASSWORD_FILE ]]; then
     (umask 077 && openssl rand -hex 24 >"$DB_PASSWORD_FILE")
@@ -307,17 +398,6 @@ ALTER ROLE $DB_USER WITH LOGIN PASSWORD :'pw';
 "
   done
   psql_su -v pw="$DB_PASSWORD" <<<"$sql" >&2 || die "could not create PostgreSQL role/databases"
-}
-
-stop_postgres_if_ours() {
-  [[ -f $PG_MARKER ]] || return 0
-  local ver cluster
-  read -r ver cluster <"$PG_MARKER"
-  if pg_lsclusters -h 2>/dev/null | awk -v v="$ver" -v c="$cluster" '$1 == v && $2 == c' | grep -q online; then
-    msg "stopping PostgreSQL $ver/$cluster (started by pulp.sh)"
-    pg_ctlcluster --skip-systemctl-redirect "$ver" "$cluster" stop >&2 || msg "warning: could not stop PostgreSQL"
-  fi
-  rm -f "$PG_MARKER"
 }
 
 # --- layout setup ---------------------------------------------------------------------------
@@ -363,7 +443,7 @@ render_settings() { # uses L_*
   (umask 077 && printf '%s\n' "$content" >"$L_SETTINGS.tmp" && mv "$L_SETTINGS.tmp" "$L_SETTINGS")
 }
 
-manager() { PULP_SETTINGS="$L_SETTINGS" "$VENV/bin/pulpcore-manager" "$@"; }
+manager() { pulp_env "$VENV/bin/pulpcore-manager" "$@"; }
 
 prepare_layout() { # uses L_*
   mkdir -p "$L_DIR"/{media,static,tmp,upload-tmp,logs,pids}
@@ -456,26 +536,57 @@ EOF
   )
 }
 
+# Did this run's start of $1 (api|content) fail because its port was taken?
+port_taken() { # name (uses L_*)
+  awk '/^=== .* pulp\.sh starting: / { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' \
+    "$L_DIR/logs/$1.log" 2>/dev/null | grep -qE 'Connection in use|Address already in use'
+}
+
 # Brings one layout up; runs in a subshell (possibly in parallel with the other layout).
+# Processes it starts are stopped again if the layout does not become ready (or on INT/TERM);
+# $L_DIR/.started-by-up tells cmd_up which layouts this run started.
 up_layout() {
   layout_vars "$1"
-  if layout_procs_alive && layout_ready >/dev/null; then
-    ensure_domain
-    write_client_files
-    msg "[$L_NAME] already up"
-    return 0
+  mkdir -p "$L_DIR"
+  if layout_procs_alive; then
+    running_ports # keep the ports it runs on: no restart
+    if layout_ready >/dev/null; then
+      ensure_domain
+      write_client_files
+      msg "[$L_NAME] already up ($L_BASE_URL)"
+      return 0
+    fi
+  else
+    pick_ports 0
   fi
   prepare_layout
-  if ! layout_procs_alive; then
-    stop_layout # leftovers of a partial start
-    msg "[$L_NAME] starting pulpcore-api :$L_API_PORT, pulpcore-content :$L_CONTENT_PORT, 2 workers"
-    start_layout
-  fi
-  local t0=$SECONDS
-  wait_ready || die "[$L_NAME] failed to start"
+  local attempt started=0 t0=$SECONDS
+  for attempt in 1 2 3; do
+    if ! layout_procs_alive; then
+      stop_layout # leftovers of a partial start
+      msg "[$L_NAME] starting pulpcore-api :$L_API_PORT, pulpcore-content :$L_CONTENT_PORT, 2 workers"
+      trap 'stop_layout; exit 130' INT TERM
+      touch "$L_DIR/.started-by-up"
+      start_layout
+      started=1
+    fi
+    wait_ready && break
+    if ((started)); then
+      msg "[$L_NAME] stopping what this up started"
+      stop_layout
+      if ((attempt < 3)) && { port_taken api || port_taken content; }; then
+        msg "[$L_NAME] port $L_API_PORT or $L_CONTENT_PORT was taken meanwhile: trying the next pair"
+        pick_ports "$NEXT_CANDIDATE"
+        render_settings
+        continue
+      fi
+    fi
+    die "[$L_NAME] failed to start"
+  done
+  trap - INT TERM
   ensure_domain
   write_client_files
-  msg "[$L_NAME] up after $((SECONDS - t0)) s"
+  msg "[$L_NAME] up after $((SECONDS - t0)) s ($L_BASE_URL)"
 }
 
 print_layout() { # uses L_*; $1 = up|down, $2 = versions
@@ -495,70 +606,89 @@ cmd_up() {
   local all_up=1
   for l in "${LAYOUTS[@]}"; do
     layout_vars "$l"
-    if ! { layout_procs_alive && [[ -f $L_DIR/cli.toml && -f $L_DIR/env ]] && layout_ready >/dev/null; }; then
+    if ! { layout_procs_alive && running_ports && [[ -f $L_DIR/cli.toml && -f $L_DIR/env ]] &&
+      layout_ready >/dev/null; }; then
       all_up=0
       break
     fi
   done
   if ((all_up)); then
-    for l in "${LAYOUTS[@]}"; do layout_vars "$l"; msg "[$l] already up ($L_API_URL)"; done
+    for l in "${LAYOUTS[@]}"; do layout_vars "$l"; running_ports; msg "[$l] already up ($L_API_URL)"; done
     return 0
   fi
 
   ensure_venv
   ensure_postgres
   export DB_PASSWORD PG_PORT
+  for l in "${LAYOUTS[@]}"; do rm -f "$BUILD/$l/.started-by-up"; done
   local pids=() rc=0
   if ((${#LAYOUTS[@]} == 1)); then
     (up_layout "${LAYOUTS[0]}") || rc=1
   else
+    trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait; exit 130' INT TERM
     for l in "${LAYOUTS[@]}"; do
       (up_layout "$l") &
       pids+=($!)
     done
     for l in "${pids[@]}"; do wait "$l" || rc=1; done
+    trap - INT TERM
   fi
-  ((rc == 0)) || die "up failed (logs under $BUILD/<layout>/logs/)"
+  if ((rc != 0)); then
+    # A failed up stops what it started (also the layouts that did come up).
+    for l in "${LAYOUTS[@]}"; do
+      layout_vars "$l"
+      if [[ -f $L_DIR/.started-by-up ]]; then
+        stop_layout
+        rm -f "$L_DIR/ports" "$L_DIR/cli.toml" "$L_DIR/env" "$L_DIR/.started-by-up"
+      fi
+    done
+    die "up failed (logs under $BUILD/<layout>/logs/)"
+  fi
+  for l in "${LAYOUTS[@]}"; do rm -f "$BUILD/$l/.started-by-up"; done
   msg "up: $(installed_versions); took $((SECONDS - t0)) s"
   for l in "${LAYOUTS[@]}"; do
     layout_vars "$l"
+    running_ports
     print_layout up "$(layout_ready | versions_of)" >&2
   done
 }
 
+# Stops this checkout's processes of the selected layouts; their ports are released (ports,
+# cli.toml and env go). PostgreSQL is not stopped: other checkouts' Pulps may use it.
 cmd_down() {
   local l pids=() rc=0
   for l in "${LAYOUTS[@]}"; do # in parallel: each group gets up to STOP_TIMEOUT s
-    (layout_vars "$l" && stop_layout && msg "[$l] down") &
+    (layout_vars "$l" && stop_layout && rm -f "$L_PORTS" "$L_DIR/cli.toml" "$L_DIR/env" &&
+      msg "[$l] down") &
     pids+=($!)
   done
   for l in "${pids[@]}"; do wait "$l" || rc=1; done
   ((rc == 0)) || die "down failed"
-  if [[ ${PULP_LAYOUT:-both} == both ]]; then
-    stop_postgres_if_ours
-  fi
+  rm -f "$LEGACY_PG_MARKER"
 }
 
 cmd_status() {
   local l rc=0 json
   for l in "${LAYOUTS[@]}"; do
     layout_vars "$l"
-    if layout_procs_alive && json="$(layout_ready)"; then
+    if layout_procs_alive && running_ports && json="$(layout_ready)"; then
       print_layout up "$(versions_of <<<"$json")"
     else
       rc=3
-      print_layout down
+      echo "$L_NAME: down"
+      echo "  state:    $L_DIR"
     fi
   done
   return "$rc"
 }
 
 # Stops the selected layouts and deletes their data: database, media, settings, secrets, logs.
-# The virtualenv (slow to rebuild) and PostgreSQL itself stay.
+# The virtualenv (slow to rebuild) and PostgreSQL itself stay (started if it is down, to drop
+# the databases; never stopped). Only this checkout's databases and role are dropped.
 cmd_clean() {
   local l
   cmd_down
-  ensure_postgres # to drop the databases (stopped again below if pulp.sh started it)
+  ensure_pg_cluster
   for l in "${LAYOUTS[@]}"; do
     layout_vars "$l"
     psql_su -c "DROP DATABASE IF EXISTS $L_DB WITH (FORCE)" >&2 || die "could not drop $L_DB"
@@ -568,7 +698,7 @@ cmd_clean() {
   if [[ ${PULP_LAYOUT:-both} == both ]]; then
     psql_su -c "DROP ROLE IF EXISTS $DB_USER" >&2 || msg "warning: could not drop role $DB_USER"
     rm -f "$DB_PASSWORD_FILE"
-    stop_postgres_if_ours
+    msg "role $DB_USER dropped"
   fi
 }
 
