@@ -54,7 +54,7 @@ test: pulp-up front-up lint test-shared-machine
 	@awk '/^test result:/ {p += $$4; f += $$6} END {printf "%d passed, %d failed\n", p, f}' .build/test.log
 
 ## Two checkouts on one machine: a second checkout's Pulp comes up beside this one's, and its
-## `down` and `clean` leave this one answering (about 80 s: the second checkout migrates).
+## `down` and `clean` leave this one answering (80-100 s: the second checkout migrates).
 test-shared-machine: pulp-up
 	bash config/local-pulp/two-checkouts.sh
 

@@ -5,17 +5,18 @@
 #
 #   bash config/local-pulp/two-checkouts.sh
 #
-# The second checkout is a temporary directory holding this tree's config/local-pulp/ (all that
-# pulp.sh needs: it finds its build area from its own path) and a link to this checkout's
-# virtualenv (so pip does not run again). In it, in the plain layout:
+# The second checkout is a temporary directory holding this tree's Makefile and config/local-pulp/
+# (all that `make pulp-*` needs: pulp.sh finds its build area from its own path) and a link to
+# this checkout's virtualenv (so pip does not run again). In it, in the plain layout:
 #   1. an `up` that cannot become ready (PULP_UP_TIMEOUT=1) fails and leaves none of its
 #      processes running (it runs the migrations, ~30 s, so the next step is quick);
 #   2. `up` with PULP_* variables exported that would move Pulp if it read them (PULP_API_ROOT,
 #      PULP_CONTENT_ORIGIN, ...) comes up where its cli.toml says, on ports of its own, while the
 #      first checkout's Pulp keeps answering on its own;
 #   3. a second `up` keeps the running processes (same pids, same ports);
-#   4. `down` stops only its processes: PostgreSQL stays online, the first checkout answers;
-#   5. `clean` drops only its databases and role: the first checkout answers.
+#   4. `make pulp-down` stops only its processes: PostgreSQL stays online, the first checkout
+#      answers (both layouts);
+#   5. `make clean-pulp` drops only its databases and role: the first checkout answers.
 # On any exit the second checkout is cleaned and removed (an EXIT trap), so nothing of it keeps
 # running after a failure.
 #
@@ -96,6 +97,7 @@ trap 'exit 130' INT TERM
 
 mkdir -p "$SECOND/config/local-pulp" "$AREA2"
 cp "$SCRIPT_DIR/pulp.sh" "$SCRIPT_DIR/settings.py.in" "$SECOND/config/local-pulp/"
+cp "$ROOT/Makefile" "$SECOND/"
 if [[ -f $FIRST/venv/.pulp-installed ]]; then ln -s "$FIRST/venv" "$AREA2/venv"; fi
 say "second checkout: $SECOND"
 
@@ -137,8 +139,8 @@ PULP_LAYOUT=plain "${SECOND_PULP[@]}" up >>"$LOG" 2>&1 || fail "the second up fa
 say "   ok: same processes, same ports"
 
 # 4. down stops only the second checkout's processes, never PostgreSQL.
-say "4. pulp.sh down in the second checkout"
-PULP_LAYOUT=both "${SECOND_PULP[@]}" down >>"$LOG" 2>&1 || fail "down in the second checkout failed"
+say "4. make pulp-down in the second checkout"
+PULP_LAYOUT=both make -s -C "$SECOND" pulp-down >>"$LOG" 2>&1 || fail "make pulp-down in the second checkout failed"
 left="$(second_pids | tr '\n' ' ')"
 [[ -z $left ]] || fail "down left processes of the second checkout running: $left"
 ! curl -fsS --max-time 3 "$base2/pulp/api/v3/status/" >/dev/null 2>&1 || fail "$base2 still answers after down"
@@ -147,8 +149,8 @@ first_answers "after the second checkout's down"
 say "   ok: second stopped, PostgreSQL online, first checkout answers (both layouts)"
 
 # 5. clean drops only the second checkout's databases and role.
-say "5. pulp.sh clean in the second checkout"
-PULP_LAYOUT=both "${SECOND_PULP[@]}" clean >>"$LOG" 2>&1 || fail "clean in the second checkout failed"
+say "5. make clean-pulp in the second checkout"
+PULP_LAYOUT=both make -s -C "$SECOND" clean-pulp >>"$LOG" 2>&1 || fail "make clean-pulp in the second checkout failed"
 id2="$(printf '%s' "$AREA2" | sha256sum | cut -c1-8)"
 left="$(cd / && runuser -u postgres -- psql -X -tA -c \
   "select datname from pg_database where datname like '%\\_$id2' union all select rolname from pg_roles where rolname = 'pulp_$id2'")"
