@@ -576,7 +576,7 @@ up_layout() {
       stop_layout
       if ((attempt < 3)) && { port_taken api || port_taken content; }; then
         msg "[$L_NAME] port $L_API_PORT or $L_CONTENT_PORT was taken meanwhile: trying the next pair"
-        pick_ports "$NEXT_CANDIDATE"
+        pick_ports "${NEXT_CANDIDATE:-1}"
         render_settings
         continue
       fi
