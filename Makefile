@@ -8,7 +8,7 @@ PULP := bash config/local-pulp/pulp.sh
 FRONT := bash config/front/front.sh
 export PULP_LAYOUT ?= both
 
-.PHONY: all build demo test test-unit test-shared-machine lint fmt bench pulp-up pulp-down \
+.PHONY: all build demo test test-unit test-shared-machine lint fmt bench demo-check pulp-up pulp-down \
 	pulp-status clean-pulp front-up front-down front-status pki
 
 all: build
@@ -74,6 +74,15 @@ demo:
 	PULP_LAYOUT=plain $(PULP) up
 	$(CARGO) build --release --workspace --bins
 	bash config/demo.sh
+
+## make demo with its log checked (issue 9 item 12): no ANSI escapes when not on a terminal, and
+## every echoed command ("$ ...") is valid shell.
+demo-check:
+	@mkdir -p .build
+	$(MAKE) --no-print-directory demo >.build/demo.log 2>&1 || { tail -n 40 .build/demo.log; exit 1; }
+	@if grep -n $$'\033' .build/demo.log; then echo "demo-check: ANSI escapes in .build/demo.log"; exit 1; fi
+	@grep '^\$$ ' .build/demo.log | cut -c3- | bash -n || { echo "demo-check: an echoed command does not parse"; exit 1; }
+	@echo "demo-check: .build/demo.log has no ANSI escapes; its $$(grep -c '^\$$ ' .build/demo.log) echoed commands parse"
 
 ## Benchmarks side by side with the alternatives (not tests).
 bench:
