@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod catalog;
+pub mod client_config;
 pub mod connection;
 pub mod customer;
 pub mod diff;

@@ -18,5 +18,8 @@ pub use retry::{
     classify_status, classify_transport, retry_after, with_retry, Attempt, Idempotency,
     RetryDecision, RetryPolicy,
 };
-pub use tls::{build_client, client_builder, ClientBuildError, TlsConfigError, TlsSettings};
+pub use tls::{
+    build_client, client_builder, read_certificates, x509_validity, ClientBuildError,
+    TlsConfigError, TlsFile, TlsSettings, Validity,
+};
 pub use transport::{describe_transport, TransportError, TransportFailure};

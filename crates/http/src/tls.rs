@@ -272,6 +272,109 @@ pub fn x509_version(der: &[u8]) -> Option<u8> {
     der.get(int)?.checked_add(1)
 }
 
+/// A certificate's validity period, in seconds since the Unix epoch (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Validity {
+    /// `notBefore`.
+    pub not_before: i64,
+    /// `notAfter`.
+    pub not_after: i64,
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// An X.509 `Time`: UTCTime (tag 0x17, `YYMMDDHHMMSSZ`) or GeneralizedTime (0x18,
+/// `YYYYMMDDHHMMSSZ`), as RFC 5280 requires them (UTC, seconds, no fraction).
+fn der_time(tag: u8, bytes: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let digits = text.strip_suffix('Z')?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (year, rest) = match (tag, digits.len()) {
+        (0x17, 12) => {
+            let yy: i64 = digits.get(..2)?.parse().ok()?;
+            (
+                if yy >= 50 { 1900 + yy } else { 2000 + yy },
+                digits.get(2..)?,
+            )
+        }
+        (0x18, 14) => (digits.get(..4)?.parse().ok()?, digits.get(4..)?),
+        _ => return None,
+    };
+    let field = |i: usize| -> Option<i64> { rest.get(i..i + 2)?.parse().ok() };
+    let (month, day, hour, minute, second) =
+        (field(0)?, field(2)?, field(4)?, field(6)?, field(8)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// The validity period of a DER certificate, or `None` if it is not a well-formed one.
+///
+/// `TBSCertificate ::= SEQUENCE { version [0] OPTIONAL, serialNumber, signature, issuer,
+/// validity SEQUENCE { notBefore Time, notAfter Time }, ... }`
+pub fn x509_validity(der: &[u8]) -> Option<Validity> {
+    let (tag, cert, _) = der_header(der, 0)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (tag, tbs, _) = der_header(der, cert)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let mut pos = tbs;
+    let (tag, start, len) = der_header(der, pos)?;
+    if tag == 0xa0 {
+        pos = start + len;
+    }
+    // serialNumber, signature, issuer.
+    for expected in [0x02, 0x30, 0x30] {
+        let (tag, start, len) = der_header(der, pos)?;
+        if tag != expected {
+            return None;
+        }
+        pos = start + len;
+    }
+    let (tag, validity, _) = der_header(der, pos)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (tag, start, len) = der_header(der, validity)?;
+    let not_before = der_time(tag, der.get(start..start + len)?)?;
+    let (tag, start, len) = der_header(der, start + len)?;
+    let not_after = der_time(tag, der.get(start..start + len)?)?;
+    Some(Validity {
+        not_before,
+        not_after,
+    })
+}
+
+/// The certificates in PEM file `path`, read and parsed with a [`TlsConfigError`] naming the
+/// file (at least one, else [`TlsConfigError::NoCertificate`]).
+pub fn read_certificates(
+    what: TlsFile,
+    path: &Path,
+) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
+    let pem = read(what, path)?;
+    certs_in(what, path, &pem)
+}
+
 impl TlsSettings {
     /// Whether a client certificate is configured.
     pub fn has_client_cert(&self) -> bool {
@@ -426,6 +529,21 @@ mod tests {
         assert_eq!(x509_version(&v3[..6]), None);
         assert_eq!(x509_version(b"hello"), None);
         assert_eq!(x509_version(&[]), None);
+    }
+
+    #[test]
+    fn der_times() {
+        assert_eq!(der_time(0x17, b"700101000000Z"), Some(0));
+        assert_eq!(der_time(0x17, b"240101000000Z"), Some(1_704_067_200));
+        assert_eq!(der_time(0x17, b"240201000000Z"), Some(1_706_745_600));
+        assert_eq!(der_time(0x18, b"20240101000000Z"), Some(1_704_067_200));
+        assert_eq!(der_time(0x18, b"99991231235959Z"), Some(253_402_300_799));
+        assert_eq!(der_time(0x17, b"491231235959Z"), Some(2_524_607_999));
+        assert_eq!(der_time(0x17, b"500101000000Z"), Some(-631_152_000));
+        assert_eq!(der_time(0x17, b"2401010000Z"), None);
+        assert_eq!(der_time(0x17, b"241301000000Z"), None);
+        assert_eq!(der_time(0x18, b"240101000000Z"), None);
+        assert_eq!(der_time(0x17, b"240101000000+0100"), None);
     }
 
     #[test]

@@ -4,12 +4,17 @@
 //! Knows HTTP and the packaging standards, nothing of Pulp's admin API. Names are normalised
 //! once, with `uv-normalize`'s [`PackageName`].
 
+mod cert;
 mod client;
 mod error;
 mod html;
 mod json;
 mod model;
 
+pub use cert::{
+    find_entitlement, write_client_pem, write_combined, CertError, Entitlement,
+    DEFAULT_ENTITLEMENT_DIR,
+};
 pub use client::{Downloaded, IndexClient, IndexConfig};
 pub use error::{DecodeError, IndexError, SetupError};
 pub use model::{IndexFile, PageFormat, ProjectList, ProjectPage};
