@@ -127,6 +127,10 @@ pub enum Command {
     History(commands::history::Args),
     /// Delete staging versions nothing refers to (not served, vetted, in history or recent).
     Prune(commands::prune::Args),
+    /// pip.conf, uv.toml or shell exports for customers of a variant's index (paths only).
+    ClientConfig(commands::client_config::Args),
+    /// Combine the newest valid entitlement certificate and its key into the PEM pip and uv take.
+    ClientCert(commands::client_cert::Args),
 }
 
 #[cfg(test)]

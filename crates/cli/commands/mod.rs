@@ -2,6 +2,8 @@
 //! This module holds what they share: the context (catalog, Pulp client, printer), the
 //! connection flags turned into settings, the ledger actor and confirmation prompts.
 
+pub mod client_cert;
+pub mod client_config;
 pub mod diff;
 pub mod history;
 pub mod init;
@@ -85,6 +87,10 @@ fn load_catalog(cli: &Cli) -> Result<Catalog> {
 
 /// Run the command.
 pub async fn run(cli: &Cli, out: Printer) -> Result<ExitStatus> {
+    // Needs neither the catalog nor Pulp.
+    if let Command::ClientCert(a) = &cli.command {
+        return client_cert::run(&out, a);
+    }
     let catalog = load_catalog(cli)?;
     let client = connection::connect(&connection_args(cli), Some(&catalog))?;
     let ctx = Ctx {
@@ -111,5 +117,7 @@ async fn dispatch(ctx: &Ctx<'_>, command: &Command) -> Result<ExitStatus> {
         Command::Rollback(a) => rollback::run(ctx, a).await,
         Command::History(a) => history::run(ctx, a).await,
         Command::Prune(a) => prune::run(ctx, a).await,
+        Command::ClientConfig(a) => client_config::run(ctx, a).await,
+        Command::ClientCert(a) => client_cert::run(&ctx.out, a),
     }
 }
