@@ -13,6 +13,7 @@ mod util;
 mod cli;
 mod connection;
 mod customer;
+mod customer_install;
 mod help;
 mod init_status;
 mod invalid;
