@@ -170,7 +170,9 @@ pub fn find_entitlement(dir: &Path, now: SystemTime) -> Result<Entitlement, Cert
         let Some(serial) = name.strip_suffix(".pem") else {
             continue;
         };
-        if serial.is_empty() || serial.ends_with("-key") {
+        // subscription-manager's serials are decimal; anything else (a `-key.pem`, or a
+        // combined PEM written next to them) is not an entitlement certificate.
+        if serial.is_empty() || !serial.bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
         let path = entry.path();
@@ -345,6 +347,8 @@ mod tests {
         let out = d.path().join("client.pem");
         std::fs::write(&out, "old").unwrap();
         write_combined(&e, &out).unwrap();
+        // The combined file next to them is not taken for an entitlement certificate.
+        assert_eq!(find_entitlement(d.path(), at(2026, 6, 1)).unwrap(), e);
         let text = std::fs::read_to_string(&out).unwrap();
         assert!(text.contains("BEGIN CERTIFICATE") && text.contains("BEGIN PRIVATE KEY"));
         #[cfg(unix)]
