@@ -31,7 +31,7 @@ TEMPLATE="$SCRIPT_DIR/nginx.conf.in"
 PKI_SH="$SCRIPT_DIR/pki.sh"
 PKI_DIR="$BUILD/pki"
 PORT_MIN=18000
-PORT_SLOTS=1000 # slots of 6 ports: 18000-23999 (below Pulp's 24816-24827)
+PORT_SLOTS=1000 # slots of 6 ports: 18000-23999 (below the local Pulp's 24000-29999)
 UP_TIMEOUT="${FRONT_UP_TIMEOUT:-30}"
 STOP_TIMEOUT=10
 
