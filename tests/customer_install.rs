@@ -422,7 +422,7 @@ fn client_cert_refuses_unusable_entitlements() {
     };
     let expired = Path::new(front.get("PKI_EXPIRED_ENTITLEMENT_DIR").unwrap());
     let r = run(expired);
-    r.code(1);
+    r.code(2);
     assert!(
         r.stderr.contains("has expired") && r.stderr.contains("expired 2024-02-01 00:00:00 UTC"),
         "{}",
@@ -436,13 +436,13 @@ fn client_cert_refuses_unusable_entitlements() {
     let key = ent.join(name.replace(".pem", "-key.pem"));
     std::fs::copy(cert, ent.join(name)).unwrap();
     let r = run(&ent);
-    r.code(1);
+    r.code(2);
     assert!(r.stderr.contains("has no key"), "{}", r.stderr);
 
     let serial = front.get("PKI_EXPIRED_SERIAL").unwrap();
     std::fs::copy(expired.join(format!("{serial}-key.pem")), &key).unwrap();
     let r = run(&ent);
-    r.code(1);
+    r.code(2);
     assert!(r.stderr.contains("does not belong to"), "{}", r.stderr);
     assert!(!dir.path().join("client.pem").exists(), "nothing written");
 

@@ -37,6 +37,14 @@ impl ExitStatus {
 
     /// The status an error ends the command with.
     pub fn of_error(err: &anyhow::Error) -> Self {
+        // An entitlement directory without a usable certificate is bad input; failing to write
+        // the result is not.
+        if let Some(e) = err.downcast_ref::<wheelgate_index::CertError>() {
+            return match e {
+                wheelgate_index::CertError::Write { .. } => Self::Failure,
+                _ => Self::Usage,
+            };
+        }
         match err
             .downcast_ref::<wheelgate_core::Error>()
             .map(|e| e.class())
@@ -74,6 +82,11 @@ mod tests {
     fn errors_map_by_class() {
         let usage = anyhow::Error::new(wheelgate_core::Error::Usage("x".into()));
         assert_eq!(ExitStatus::of_error(&usage), ExitStatus::Usage);
+        let no_certs = anyhow::Error::new(wheelgate_index::CertError::Empty {
+            dir: "/etc/pki/entitlement".into(),
+        })
+        .context("client-cert failed");
+        assert_eq!(ExitStatus::of_error(&no_certs), ExitStatus::Usage);
         let other = anyhow::anyhow!("boom");
         assert_eq!(ExitStatus::of_error(&other), ExitStatus::Failure);
     }
