@@ -73,4 +73,34 @@ async fn verbose_logs_one_line_per_request(layout: &'static str) {
     );
 }
 
-both_layouts!(verbose_logs_one_line_per_request);
+
+/// A wrong password: the 401 says what failed once, and the advice comes once, as the hint.
+async fn a_refused_login_gives_its_advice_once(layout: &'static str) {
+    let sb = Sandbox::new(layout);
+    let r: wheelgate_testkit::Run = sb
+        .cmd()
+        .env("PULP_PASSWORD", "not-the-password")
+        .args(["status", "--release", "3.0"])
+        .output()
+        .unwrap()
+        .into();
+    r.code(1);
+    assert!(r.stderr.contains("authentication failed"), "{}", r.stderr);
+    assert_eq!(
+        r.stderr.matches("--username/--password").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("hint: check the credentials"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("not-the-password"), "{}", r.stderr);
+}
+
+both_layouts!(
+    verbose_logs_one_line_per_request,
+    a_refused_login_gives_its_advice_once,
+);

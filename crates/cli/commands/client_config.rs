@@ -35,7 +35,7 @@ impl From<Format> for client_config::Format {
 /// `client-config`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Release.
+    /// Release, e.g. 3.0 or 3.5-EA2 (as in the catalog).
     #[arg(long)]
     pub release: String,
     /// Variant.

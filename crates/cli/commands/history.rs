@@ -13,7 +13,7 @@ use crate::output::Printer;
 /// `history`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Release.
+    /// Release, e.g. 3.0 or 3.5-EA2 (as in the catalog).
     #[arg(long)]
     pub release: String,
     /// Only this variant.

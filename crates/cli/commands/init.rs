@@ -12,7 +12,7 @@ use crate::output::Printer;
 /// `init`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Release, e.g. 3.0.
+    /// Release, e.g. 3.0 or 3.5-EA2 (as in the catalog).
     #[arg(long)]
     pub release: String,
     /// Show the plan, change nothing.

@@ -11,7 +11,7 @@ use crate::exit::ExitStatus;
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("which").required(true).args(["variants", "all"])))]
 pub struct Args {
-    /// Release.
+    /// Release, e.g. 3.0 or 3.5-EA2 (as in the catalog).
     #[arg(long)]
     pub release: String,
     /// Variant to promote (repeat for several).

@@ -10,7 +10,7 @@ use crate::exit::ExitStatus;
 /// `rollback`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Release.
+    /// Release, e.g. 3.0 or 3.5-EA2 (as in the catalog).
     #[arg(long)]
     pub release: String,
     /// Variant.

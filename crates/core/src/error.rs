@@ -141,7 +141,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Pulp(e) => match e.as_ref() {
-                ClientError::Auth { .. } => Some("check --username/--password (or PULP_USERNAME/PULP_PASSWORD, or the pulp-cli profile)".into()),
+                ClientError::Auth { .. } => Some("check the credentials: --username/--password (PULP_USERNAME/PULP_PASSWORD), --token (PULP_TOKEN), --client-id/--client-secret (PULP_CLIENT_ID/PULP_CLIENT_SECRET), a client certificate (--cert), or the pulp-cli profile".into()),
                 ClientError::Transport { source, .. } if source.failure.is_certificate_problem() => Some(
                     "check the Pulp connection's TLS settings: --ca-bundle (PULP_CA_BUNDLE) to trust the server, --cert/--key (PULP_CERT/PULP_KEY) for a client certificate".into(),
                 ),

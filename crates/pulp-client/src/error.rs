@@ -123,7 +123,7 @@ impl fmt::Display for ApiErrorBody {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// Pulp refused the credentials (401) or the permission (403).
-    #[error("{method} {url}: authentication failed ({status}): {body}; check the username/password, token or client certificate")]
+    #[error("{method} {url}: authentication failed ({status}): {body}")]
     Auth {
         /// The request method.
         method: Method,
