@@ -73,7 +73,6 @@ async fn verbose_logs_one_line_per_request(layout: &'static str) {
     );
 }
 
-
 /// A wrong password: the 401 says what failed once, and the advice comes once, as the hint.
 async fn a_refused_login_gives_its_advice_once(layout: &'static str) {
     let sb = Sandbox::new(layout);
