@@ -248,18 +248,22 @@ fn der_header(buf: &[u8], pos: usize) -> Option<(u8, usize, usize)> {
     Some((tag, start, len))
 }
 
-/// The X.509 version (1, 2 or 3) of a DER certificate, or `None` if it is not one.
-///
-/// `Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { version [0] EXPLICIT INTEGER DEFAULT v1, ... } ... }`
-pub fn x509_version(der: &[u8]) -> Option<u8> {
+/// Where the fields of a DER certificate's `tbsCertificate` start: `Certificate ::= SEQUENCE {
+/// tbsCertificate SEQUENCE { ... } ... }`.
+fn tbs_certificate(der: &[u8]) -> Option<usize> {
     let (tag, cert, _) = der_header(der, 0)?;
     if tag != 0x30 {
         return None;
     }
     let (tag, tbs, _) = der_header(der, cert)?;
-    if tag != 0x30 {
-        return None;
-    }
+    (tag == 0x30).then_some(tbs)
+}
+
+/// The X.509 version (1, 2 or 3) of a DER certificate, or `None` if it is not one.
+///
+/// `Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { version [0] EXPLICIT INTEGER DEFAULT v1, ... } ... }`
+pub fn x509_version(der: &[u8]) -> Option<u8> {
+    let tbs = tbs_certificate(der)?;
     let (tag, explicit, _) = der_header(der, tbs)?;
     if tag != 0xa0 {
         // No version field: the default, v1 (the next field is the serial number, an INTEGER).
@@ -330,14 +334,7 @@ fn der_time(tag: u8, bytes: &[u8]) -> Option<i64> {
 /// `TBSCertificate ::= SEQUENCE { version [0] OPTIONAL, serialNumber, signature, issuer,
 /// validity SEQUENCE { notBefore Time, notAfter Time }, ... }`
 pub fn x509_validity(der: &[u8]) -> Option<Validity> {
-    let (tag, cert, _) = der_header(der, 0)?;
-    if tag != 0x30 {
-        return None;
-    }
-    let (tag, tbs, _) = der_header(der, cert)?;
-    if tag != 0x30 {
-        return None;
-    }
+    let tbs = tbs_certificate(der)?;
     let mut pos = tbs;
     let (tag, start, len) = der_header(der, pos)?;
     if tag == 0xa0 {
