@@ -40,9 +40,10 @@ impl ExitStatus {
         // An entitlement directory without a usable certificate is bad input; failing to write
         // the result is not.
         if let Some(e) = err.downcast_ref::<wheelgate_index::CertError>() {
-            return match e {
-                wheelgate_index::CertError::Write { .. } => Self::Failure,
-                _ => Self::Usage,
+            return if e.is_bad_input() {
+                Self::Usage
+            } else {
+                Self::Failure
             };
         }
         match err

@@ -75,18 +75,8 @@ pub fn pip_conf(s: &ClientSettings) -> String {
 
 /// A TOML basic string.
 fn toml_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    // The toml crate's own string encoding (quotes, backslashes, control characters).
+    toml::Value::String(s.to_owned()).to_string()
 }
 
 /// A `uv.toml` whose `[[index]]` is the default index. uv has no setting for a client
@@ -298,7 +288,10 @@ mod tests {
 
     #[test]
     fn toml_strings_are_escaped() {
-        assert_eq!(toml_string(r#"a"b\c"#), r#""a\"b\\c""#);
+        for raw in [r#"a"b\c"#, "it's", "tab\there", "/plain/path"] {
+            let doc: toml::Table = format!("v = {}", toml_string(raw)).parse().unwrap();
+            assert_eq!(doc["v"].as_str(), Some(raw), "{raw:?}");
+        }
     }
 
     #[test]

@@ -100,6 +100,14 @@ pub enum CertError {
     },
 }
 
+impl CertError {
+    /// Whether the entitlement directory itself is the problem (missing, empty, expired,
+    /// mismatched files: bad input), as opposed to failing to write the result.
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, Self::Write { .. })
+    }
+}
+
 /// `YYYY-MM-DD HH:MM:SS UTC` of seconds since the epoch.
 fn format_time(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
