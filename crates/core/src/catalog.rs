@@ -119,6 +119,8 @@ struct RawCustomer {
 struct RawVariant {
     python: Spanned<Vec<Spanned<String>>>,
     platforms: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    builds: BuildMode,
 }
 
 #[derive(Debug, Deserialize)]
@@ -184,13 +186,39 @@ pub struct UploadSection {
     pub jobs: Option<usize>,
 }
 
-/// `[vet]`: dependency-closure exceptions.
+/// `[vet]`: dependency-closure exceptions and the build-mix policy.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct VetSection {
     /// Projects provided elsewhere (globs such as `nvidia-*`).
     #[serde(default)]
     pub external: Vec<String>,
+    /// `mixed_builds`: whether a platform-specific wheel from an older build than a
+    /// dependency it was compiled against fails vetting (`deny`, the default) or only warns.
+    #[serde(default)]
+    pub mixed_builds: MixedBuilds,
+}
+
+/// `[vet] mixed_builds`: what an ABI mix of builds does to vetting (docs/builds.md).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MixedBuilds {
+    /// A platform-specific wheel mixed with a newer build of a dependency fails vetting.
+    #[default]
+    Deny,
+    /// It is reported as a warning only.
+    Warn,
+}
+
+/// `[variants.NAME] builds`: how an upload changes the staging repository (docs/builds.md).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildMode {
+    /// The new version holds the previous one plus the build's files.
+    #[default]
+    Additive,
+    /// The new version holds exactly the build's files (`upload --replace`).
+    Replace,
 }
 
 /// A variant: which wheels it accepts.
@@ -202,6 +230,8 @@ pub struct Variant {
     pub python: Vec<String>,
     /// Allowed platform tags (`linux_x86_64`).
     pub platforms: Vec<String>,
+    /// Whether an upload adds to the previous version or replaces it (`builds`).
+    pub builds: BuildMode,
 }
 
 /// A release and its variants.
@@ -477,6 +507,7 @@ impl Catalog {
                         .into_iter()
                         .map(Spanned::into_inner)
                         .collect(),
+                    builds: v.builds,
                 },
             );
         }
@@ -703,6 +734,34 @@ allow = ["torch", "vllm", "numpy"]
         assert_eq!(n.production_base_path, "rhoai/3.0/cuda12.9-ubi9");
         assert_eq!(n.staging_distribution, "rhoai-3.0-cuda12.9-ubi9-test");
         assert_eq!(n.staging_base_path, "rhoai/3.0/cuda12.9-ubi9-test");
+    }
+
+    #[test]
+    fn builds_and_mixed_builds_policy() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(
+            c.variant("3.0", "cpu-ubi9").unwrap().builds,
+            BuildMode::Additive
+        );
+        assert_eq!(c.vet.mixed_builds, MixedBuilds::Deny);
+        let text = GOOD.replace(
+            "platforms = [\"linux_x86_64\", \"linux_aarch64\"]\n\n[variants.\"cuda",
+            "platforms = [\"linux_x86_64\", \"linux_aarch64\"]\nbuilds = \"replace\"\n\n[variants.\"cuda",
+        ) + "\n[vet]\nmixed_builds = \"warn\"\n";
+        let c = parse(&text).unwrap();
+        assert_eq!(
+            c.variant("3.0", "cpu-ubi9").unwrap().builds,
+            BuildMode::Replace
+        );
+        assert_eq!(
+            c.variant("3.0", "cuda12.9-ubi9").unwrap().builds,
+            BuildMode::Additive
+        );
+        assert_eq!(c.vet.mixed_builds, MixedBuilds::Warn);
+        let err = parse(&text.replace("\"warn\"", "\"maybe\""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("maybe") || err.contains("deny"), "{err}");
     }
 
     #[test]
