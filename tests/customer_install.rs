@@ -15,7 +15,7 @@ use wheelgate_testkit::Run;
 
 use crate::util::Sandbox;
 
-fn front(layout: &str) -> Front {
+pub(crate) fn front(layout: &str) -> Front {
     Front::find(layout).unwrap_or_else(|| {
         panic!("no TLS front for the {layout} layout: run `make front-up` (make test does)")
     })
@@ -23,7 +23,7 @@ fn front(layout: &str) -> Front {
 
 /// A venv with pip and uv (from PyPI), made once per test run under the target dir (and kept
 /// for the next run when it works).
-fn venv() -> &'static Path {
+pub(crate) fn venv() -> &'static Path {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
     VENV.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("customer-venv");
@@ -63,7 +63,7 @@ fn venv() -> &'static Path {
 
 /// A command without the machine's pip/uv/TLS settings (PIP_CERT, PIP_FIND_LINKS, SSL_CERT_FILE,
 /// ...): only what the test gives it counts.
-fn clean(program: &Path, sb: &Sandbox) -> Command {
+pub(crate) fn clean(program: &Path, sb: &Sandbox) -> Command {
     let mut c = Command::new(program);
     for (k, _) in std::env::vars_os() {
         if let Some(k) = k.to_str() {
@@ -166,7 +166,7 @@ fn toml_path(p: &Path) -> String {
 }
 
 /// `client-config` in `format` with `extra` args, written to `file`; `file`.
-fn client_config(sb: &Sandbox, format: &str, extra: &[&str], file: &str) -> PathBuf {
+pub(crate) fn client_config(sb: &Sandbox, format: &str, extra: &[&str], file: &str) -> PathBuf {
     let mut args = vec![
         "client-config",
         "--release",
@@ -184,7 +184,18 @@ fn client_config(sb: &Sandbox, format: &str, extra: &[&str], file: &str) -> Path
     path
 }
 
-async fn pip_and_uv_install_with_the_generated_files(layout: &'static str) {
+/// A project (version 1.0, `py3-none-any`) promoted to release 3.0's `cpu-ubi9` production
+/// index, served through the front, and a client certificate written by `client-cert` from an
+/// entitlement directory laid out as subscription-manager does.
+pub(crate) struct Served {
+    pub front: Front,
+    pub sb: Sandbox,
+    pub project: String,
+    pub module: String,
+    pub cert: PathBuf,
+}
+
+pub(crate) fn serve_one(layout: &'static str) -> Served {
     let front = front(layout);
     let sb = Sandbox::new(layout);
     // The catalog names the front as the customer host (and lets promote verify through it).
@@ -239,6 +250,23 @@ async fn pip_and_uv_install_with_the_generated_files(layout: &'static str) {
     let pem = std::fs::read_to_string(&cert).unwrap();
     assert!(pem.contains("BEGIN CERTIFICATE") && pem.contains("PRIVATE KEY"));
 
+    Served {
+        front,
+        sb,
+        project,
+        module,
+        cert,
+    }
+}
+
+async fn pip_and_uv_install_with_the_generated_files(layout: &'static str) {
+    let Served {
+        front,
+        sb,
+        project,
+        module,
+        cert,
+    } = serve_one(layout);
     // client-config: the index on the front, paths only.
     let ca = front.ca_bundle.to_str().unwrap();
     let cert_s = cert.to_str().unwrap();

@@ -14,6 +14,7 @@ mod cli;
 mod connection;
 mod customer;
 mod customer_install;
+mod customer_notebook;
 mod help;
 mod init_status;
 mod invalid;
