@@ -1,5 +1,5 @@
-//! `wheelgate client-config`: a pip.conf, uv.toml or shell `export` lines for customers of one
-//! variant's production (or `--test`: staging) index.
+//! `wheelgate client-config`: a pip.conf, uv.toml, shell `export` lines or a base image's
+//! Containerfile for customers of one variant's production (or `--test`: staging) index.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,6 +20,10 @@ pub enum Format {
     Uv,
     /// `export` lines for pip and uv (PIP_*, UV_DEFAULT_INDEX, SSL_CLIENT_CERT, SSL_CERT_FILE).
     Env,
+    /// A base image's Containerfile (ARG BASE_IMAGE, default UBI 9 Python 3.12) configuring pip
+    /// and uv system-wide; --cert is the path in the image, --ca-bundle a file in the build
+    /// context.
+    Containerfile,
 }
 
 impl From<Format> for client_config::Format {
@@ -28,6 +32,7 @@ impl From<Format> for client_config::Format {
             Format::Pip => Self::Pip,
             Format::Uv => Self::Uv,
             Format::Env => Self::Env,
+            Format::Containerfile => Self::Containerfile,
         }
     }
 }
@@ -49,10 +54,12 @@ pub struct Args {
     #[arg(long, value_name = "URL", value_parser = wheelgate_core::customer::parse_index_host)]
     pub index_host: Option<url::Url>,
     /// The combined client certificate (key + certificate, from `wheelgate client-cert`) on the
-    /// customer's machine [default: /etc/pki/wheelgate/client.pem].
+    /// customer's machine, or in the image for containerfile [default:
+    /// /etc/pki/wheelgate/client.pem].
     #[arg(long, value_name = "PATH")]
     pub cert: Option<PathBuf>,
-    /// CA bundle to trust for the index host on the customer's machine.
+    /// CA bundle to trust for the index host on the customer's machine (containerfile: a file in
+    /// the build context, copied into the image).
     #[arg(long, value_name = "PATH")]
     pub ca_bundle: Option<PathBuf>,
     /// The staging `-test` index instead of production.
