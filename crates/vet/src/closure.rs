@@ -49,33 +49,33 @@ impl ClosureReport {
 }
 
 /// One `Requires-Dist` line, parsed once.
-struct Req {
-    parsed: Result<Requirement, String>,
+pub(crate) struct Req {
+    pub(crate) parsed: Result<Requirement, String>,
     /// Without the marker; as written when it doesn't parse.
     text: String,
     /// Provided elsewhere (`[vet] external`).
-    external: bool,
+    pub(crate) external: bool,
 }
 
 /// One distribution, parsed once.
-struct Entry<'a> {
-    dist: &'a Dist,
-    project: String,
-    version: Option<Version>,
-    tags: Vec<ParsedTag>,
+pub(crate) struct Entry<'a> {
+    pub(crate) dist: &'a Dist,
+    pub(crate) project: String,
+    pub(crate) version: Option<Version>,
+    pub(crate) tags: Vec<ParsedTag>,
     /// `None` when absent or not valid PEP 440 (then it admits every target).
-    requires_python: Option<(&'a str, VersionSpecifiers)>,
-    reqs: Vec<Req>,
+    pub(crate) requires_python: Option<(&'a str, VersionSpecifiers)>,
+    pub(crate) reqs: Vec<Req>,
 }
 
 /// An `[vet] external` entry: a PEP 503 name, or a prefix when it ends in `*`.
-enum Pattern {
+pub(crate) enum Pattern {
     Exact(String),
     Prefix(String),
 }
 
 impl Pattern {
-    fn new(p: &str) -> Self {
+    pub(crate) fn new(p: &str) -> Self {
         let p = p.trim();
         match p.strip_suffix('*') {
             // Normalization keeps a trailing separator: `nvidia-*` doesn't match `nvidiax`.
@@ -132,7 +132,7 @@ fn requirement_text(r: &Requirement) -> String {
     s
 }
 
-fn parse_entry<'a>(d: &'a Dist, external: &[Pattern]) -> Entry<'a> {
+pub(crate) fn parse_entry<'a>(d: &'a Dist, external: &[Pattern]) -> Entry<'a> {
     let reqs = d
         .requires_dist
         .iter()
@@ -172,7 +172,7 @@ fn parse_entry<'a>(d: &'a Dist, external: &[Pattern]) -> Entry<'a> {
 /// Whether `version` satisfies `specs`. Pre-releases satisfy only a specifier that mentions a
 /// pre-release (`==2.9.0rc1`, `>=2.9.0rc1`); an unparsable version satisfies only a
 /// requirement without specifiers.
-fn satisfies(version: Option<&Version>, specs: Option<&VersionSpecifiers>) -> bool {
+pub(crate) fn satisfies(version: Option<&Version>, specs: Option<&VersionSpecifiers>) -> bool {
     match (version, specs) {
         (_, None) => true,
         (Some(v), Some(s)) => {
@@ -180,6 +180,21 @@ fn satisfies(version: Option<&Version>, specs: Option<&VersionSpecifiers>) -> bo
         }
         (None, Some(_)) => false,
     }
+}
+
+/// Which entries install in `target`: a compatible wheel tag and a `Requires-Python` that
+/// admits it (sdists never do).
+pub(crate) fn installable(entries: &[Entry], target: &Target) -> Vec<bool> {
+    let mut admits = PythonAdmits::new(target);
+    entries
+        .iter()
+        .map(|e| {
+            e.tags.iter().any(|t| target.installs(t))
+                && e.requires_python
+                    .as_ref()
+                    .is_none_or(|(raw, spec)| admits.admits(raw, spec))
+        })
+        .collect()
 }
 
 /// Check the dependency closure of a repository version's distributions.
@@ -225,16 +240,7 @@ pub fn check_closure(dists: &[Dist], targets: &[Target], external: &[String]) ->
     for target in targets {
         let target_name = target.to_string();
         let env = target.marker_environment();
-        let mut admits = PythonAdmits::new(target);
-        let installable: Vec<bool> = entries
-            .iter()
-            .map(|e| {
-                e.tags.iter().any(|t| target.installs(t))
-                    && e.requires_python
-                        .as_ref()
-                        .is_none_or(|(raw, spec)| admits.admits(raw, spec))
-            })
-            .collect();
+        let installable = installable(&entries, target);
         let mut requested: HashMap<usize, Vec<ExtraName>> = HashMap::new();
         let mut queue: Vec<(usize, Option<ExtraName>)> = (0..entries.len())
             .rev()

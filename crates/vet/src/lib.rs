@@ -6,10 +6,13 @@
 //!   provided elsewhere.
 //! - [`check_metadata`]: the name and version in a file name agree with what Pulp reports.
 //! - [`digest`]: binds a vetting record to a version's exact file set.
+//! - [`check_builds`]: wheels from builds that do not belong together (a wheel older than a
+//!   rebuilt dependency; one version with several build tags).
 //!
 //! Targets come from a variant ([`Target::for_variant`]): one per allowed CPython (`cp312`)
 //! and glibc Linux machine (`x86_64`).
 
+mod builds;
 mod closure;
 mod target;
 
@@ -19,6 +22,9 @@ use sha2::{Digest as _, Sha256};
 use uv_pep440::Version;
 use wheelgate_wheel::normalize_project;
 
+pub use builds::{
+    build_tag, check_builds, platform_specific, BuildCode, BuildFinding, BuiltFile, Origin,
+};
 pub use closure::{check_closure, ClosureFailure, ClosureReport};
 pub use target::{filename_tags, linux_machine, Target, TargetError};
 

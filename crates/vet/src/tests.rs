@@ -492,4 +492,164 @@ fn ten_thousand_wheels() {
             message: "broken 1.0 requires p1-x>=2; this version has p1-x 1.0".into(),
         }]
     );
+    // Build provenance on the same set: one build per 1000 projects, so every tenth dependant
+    // is older than a dependency; the check stays as cheap as the closure.
+    let origins: Vec<Option<Origin>> = dists
+        .iter()
+        .map(|x| {
+            let n: u64 = x.name[1..x.name.len() - 2].parse().unwrap_or(0);
+            o(n / 1000 + 1, "b")
+        })
+        .collect();
+    let f = check_builds(&dists, &origins, &both(), &["nvidia-*".into()]);
+    assert!(!f.is_empty());
+    assert!(f.iter().all(|f| f.code == BuildCode::MixedBuilds));
+    assert!(f
+        .iter()
+        .all(|f| f.files[0].origin.version < f.files[1].origin.version));
+}
+
+fn o(version: u64, build: &str) -> Option<Origin> {
+    Some(Origin {
+        version,
+        build: Some(build.into()),
+    })
+}
+
+fn tagged(name: &str, version: &str, build: &str, tag: &str, reqs: &[&str]) -> Dist {
+    Dist {
+        filename: format!("{name}-{version}-{build}-{tag}.whl"),
+        ..d(name, version, tag, reqs)
+    }
+}
+
+const LINUX: &str = "cp312-cp312-linux_x86_64";
+
+#[test]
+fn a_wheel_older_than_its_rebuilt_dependency_is_a_mixed_build() {
+    let dists = vec![
+        d("core", "1.0", LINUX, &[]),
+        d("ext", "1.0", LINUX, &["core"]),
+        d("core", "1.1", LINUX, &[]),
+    ];
+    let origins = vec![o(1, "b1"), o(1, "b1"), o(2, "b2")];
+    let f = check_builds(&dists, &origins, &x86(), &[]);
+    assert_eq!(f.len(), 1, "{f:?}");
+    let f = &f[0];
+    assert_eq!(f.code, BuildCode::MixedBuilds);
+    assert_eq!(f.code.to_string(), "mixed-builds");
+    assert!(f.platform_specific);
+    assert_eq!(f.filename(), "ext-1.0-cp312-cp312-linux_x86_64.whl");
+    assert_eq!(f.files[1].filename, "core-1.1-cp312-cp312-linux_x86_64.whl");
+    assert_eq!(f.files[0].origin, o(1, "b1").unwrap());
+    assert_eq!(f.files[1].origin, o(2, "b2").unwrap());
+    for part in [
+        "ext 1.0",
+        "build b1 (version 1)",
+        "build b2 (version 2)",
+        "ext-1.0-cp312-cp312-linux_x86_64.whl",
+        "core-1.1-cp312-cp312-linux_x86_64.whl",
+        "--replace",
+    ] {
+        assert!(f.message.contains(part), "{part}: {}", f.message);
+    }
+}
+
+#[test]
+fn a_rebuilt_dependant_or_a_pinned_old_dependency_is_not_mixed() {
+    // ext rebuilt in build 3, after core 1.1 (build 2).
+    let dists = vec![
+        d("core", "1.1", LINUX, &[]),
+        tagged("ext", "1.0", "1", LINUX, &["core"]),
+    ];
+    assert!(check_builds(&dists, &[o(2, "b2"), o(3, "b3")], &x86(), &[]).is_empty());
+    // ext pins core 1.0: the newer core 1.1 is not what it installs with.
+    let dists = vec![
+        d("core", "1.0", LINUX, &[]),
+        d("ext", "1.0", LINUX, &["core==1.0"]),
+        d("core", "1.1", LINUX, &[]),
+    ];
+    let origins = vec![o(1, "b1"), o(1, "b1"), o(2, "b2")];
+    assert!(check_builds(&dists, &origins, &x86(), &[]).is_empty());
+    // A dependency that does not install in the target (aarch64 only) does not count, nor one
+    // provided elsewhere, nor a file whose origin is unknown.
+    let dists = vec![
+        d("core", "1.0", LINUX, &[]),
+        d("ext", "1.0", LINUX, &["core", "nvidia-x"]),
+        d("core", "1.1", "cp312-cp312-linux_aarch64", &[]),
+        d("nvidia-x", "1.0", LINUX, &[]),
+    ];
+    let origins = vec![o(1, "b1"), o(1, "b1"), o(2, "b2"), o(2, "b2")];
+    assert!(check_builds(&dists, &origins, &x86(), &["nvidia-*".into()]).is_empty());
+    let origins = vec![o(1, "b1"), o(1, "b1"), None, None];
+    let dists2 = vec![
+        dists[0].clone(),
+        dists[1].clone(),
+        d("core", "1.1", LINUX, &[]),
+        dists[3].clone(),
+    ];
+    assert!(check_builds(&dists2, &origins, &x86(), &[]).is_empty());
+}
+
+#[test]
+fn a_pure_dependant_is_reported_as_not_platform_specific() {
+    let dists = vec![
+        d("core", "1.0", LINUX, &[]),
+        d("app", "1.0", "py3-none-any", &["core>=1"]),
+        d("core", "1.1", LINUX, &[]),
+    ];
+    let origins = vec![o(1, "b1"), o(1, "b1"), o(2, "b2")];
+    let f = check_builds(&dists, &origins, &x86(), &[]);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].code, BuildCode::MixedBuilds);
+    assert!(!f[0].platform_specific);
+}
+
+#[test]
+fn one_version_with_several_build_tags() {
+    let dists = vec![
+        d("core", "1.0", LINUX, &[]),
+        tagged("core", "1.0", "1", LINUX, &[]),
+        d("core", "1.1", LINUX, &[]),
+        // Other platforms of the same build tag are fine.
+        d("other", "2.0", LINUX, &[]),
+        d("other", "2.0", "cp312-cp312-linux_aarch64", &[]),
+    ];
+    let origins = vec![o(1, "b1"), o(3, "b3"), o(2, "b2"), o(1, "b1"), o(1, "b1")];
+    let f = check_builds(&dists, &origins, &[], &[]);
+    assert_eq!(f.len(), 1, "{f:?}");
+    let f = &f[0];
+    assert_eq!(f.code.as_str(), "several-build-tags");
+    assert!(f.platform_specific);
+    let names: Vec<&str> = f.files.iter().map(|f| f.filename.as_str()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "core-1.0-1-cp312-cp312-linux_x86_64.whl",
+            "core-1.0-cp312-cp312-linux_x86_64.whl"
+        ]
+    );
+    assert_eq!(f.files[0].build_tag.as_deref(), Some("1"));
+    assert_eq!(f.files[1].build_tag, None);
+    assert!(f.message.contains("(none), 1"), "{}", f.message);
+    assert!(f.message.contains("build b3 (version 3)"), "{}", f.message);
+    assert!(f.message.contains("build b1 (version 1)"), "{}", f.message);
+}
+
+#[test]
+fn build_tags_and_platforms_from_file_names() {
+    assert_eq!(
+        build_tag("a-1.0-13-py3-none-any.whl").as_deref(),
+        Some("13")
+    );
+    assert_eq!(build_tag("a-1.0-py3-none-any.whl"), None);
+    assert_eq!(build_tag("a-1.0.tar.gz"), None);
+    assert!(platform_specific("a-1.0-cp312-cp312-linux_x86_64.whl"));
+    assert!(!platform_specific("a-1.0-py2.py3-none-any.whl"));
+    assert!(!platform_specific("a-1.0.tar.gz"));
+    let unknown = Origin {
+        version: 4,
+        build: None,
+    };
+    assert_eq!(unknown.describe(), "version 4 (no build id recorded)");
 }
