@@ -13,6 +13,7 @@ mod util;
 mod cli;
 mod connection;
 mod customer;
+mod customer_image;
 mod customer_install;
 mod customer_notebook;
 mod help;

@@ -1,12 +1,13 @@
 //! wheelgate's test kit, shared by the e2e tests of the binary, pulp-client's live tests and
 //! wheelgate-core's real-Pulp tests: where the local Pulp of a layout is ([`LocalPulp`]), unique
 //! names ([`unique_id`], [`unique`]), synthetic wheels ([`wheel`], [`write_wheel`]), file hashes,
-//! the per-test [`Sandbox`] and the TLS [`front`] in front of Pulp.
+//! the per-test [`Sandbox`], the TLS [`front`] in front of Pulp and container [`image`]s.
 //!
 //! Test code: a missing local Pulp or an I/O failure panics with a message saying what to do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod front;
+pub mod image;
 mod pulp;
 mod sandbox;
 
