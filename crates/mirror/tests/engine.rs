@@ -1,0 +1,338 @@
+//! The engine against wiremock stub indexes (what a real Pulp cannot be made to serve: wrong
+//! hashes, unsafe names); the real-Pulp proof is in the workspace's tests/mirror.rs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::{Digest, Sha256};
+use url::Url;
+use wheelgate_index::{IndexClient, IndexConfig};
+use wheelgate_mirror::{mirror, Manifest, MirrorError, MirrorOptions, Reporter, VariantSource};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn sha(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+/// Serve a variant `v` with `files` (project, filename, bytes, advertised sha256) as HTML.
+async fn serve(server: &MockServer, v: &str, files: &[(&str, &str, &[u8], Option<String>)]) {
+    let mut projects: Vec<&str> = files.iter().map(|f| f.0).collect();
+    projects.dedup();
+    let root: String = projects
+        .iter()
+        .map(|p| format!("<a href=\"{p}/\">{p}</a>"))
+        .collect();
+    Mock::given(method("GET"))
+        .and(path(format!("/{v}/simple/")))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(root, "text/html"))
+        .mount(server)
+        .await;
+    for p in projects {
+        let links: String = files
+            .iter()
+            .filter(|f| f.0 == p)
+            .map(|(_, name, bytes, adv)| {
+                let h = adv.clone().unwrap_or_else(|| sha(bytes));
+                format!(
+                    "<a href=\"/files/{}#sha256={h}\">{name}</a>\n",
+                    name.replace("../", "up-")
+                )
+            })
+            .collect();
+        Mock::given(method("GET"))
+            .and(path(format!("/{v}/simple/{p}/")))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(links, "text/html"))
+            .mount(server)
+            .await;
+    }
+    for (_, name, bytes, _) in files {
+        Mock::given(method("GET"))
+            .and(path(format!("/files/{}", name.replace("../", "up-"))))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(bytes.to_vec()))
+            .mount(server)
+            .await;
+    }
+}
+
+fn opts(server: &MockServer, dest: &Path, variants: &[&str]) -> MirrorOptions {
+    MirrorOptions {
+        dest: dest.to_owned(),
+        root: vec!["prod".into(), "3.0".into()],
+        variants: variants
+            .iter()
+            .map(|v| VariantSource {
+                name: (*v).into(),
+                index_url: Url::parse(&format!("{}/{v}/simple/", server.uri())).unwrap(),
+            })
+            .collect(),
+        jobs: 4,
+        delete: false,
+    }
+}
+
+fn client() -> IndexClient {
+    let mut c = IndexConfig::default();
+    c.retry.max_elapsed = std::time::Duration::from_millis(200);
+    IndexClient::new(c).unwrap()
+}
+
+#[derive(Default)]
+struct Count(AtomicU64);
+
+impl Reporter for Count {
+    fn on_file(&self, _: &str, _: u64, downloaded: bool) {
+        if downloaded {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn all_files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() && !p.is_symlink() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn shared_files_are_stored_once_and_a_second_run_fetches_nothing() {
+    let server = MockServer::start().await;
+    let shared: &[u8] = b"shared wheel";
+    serve(
+        &server,
+        "cpu",
+        &[
+            ("a", "a-1.0-py3-none-any.whl", shared, None),
+            ("b", "b-1.0-py3-none-any.whl", b"b cpu", None),
+        ],
+    )
+    .await;
+    serve(
+        &server,
+        "gpu",
+        &[
+            ("a", "a-1.0-py3-none-any.whl", shared, None),
+            ("c", "c-1.0-py3-none-any.whl", b"c gpu", None),
+        ],
+    )
+    .await;
+    let dest = tempfile::tempdir().unwrap();
+    let o = opts(&server, dest.path(), &["cpu", "gpu"]);
+    let count = Count::default();
+    let s = mirror(&client(), &o, &count).await.unwrap();
+    assert_eq!((s.files, s.downloaded, s.skipped), (3, 3, 0));
+    assert_eq!(count.0.load(Ordering::Relaxed), 3);
+    assert_eq!(s.bytes_downloaded, (shared.len() + 5 + 5) as u64);
+    let root = dest.path().join("prod/3.0");
+    let stored = root.join(format!("files/{}/a-1.0-py3-none-any.whl", sha(shared)));
+    assert_eq!(std::fs::read(&stored).unwrap(), shared);
+    // Both variants' pages link the one stored copy.
+    for v in ["cpu", "gpu"] {
+        let page = std::fs::read_to_string(root.join(v).join("simple/a/index.html")).unwrap();
+        assert!(
+            page.contains(&format!(
+                "href=\"../../../files/{}/a-1.0-py3-none-any.whl#sha256={}\"",
+                sha(shared),
+                sha(shared)
+            )),
+            "{page}"
+        );
+        assert!(root.join(v).join("simple").is_symlink());
+        assert!(root.join(v).join("simple/index.json").is_file());
+    }
+    let m = Manifest::load(&root.join("manifest.json")).unwrap();
+    assert_eq!(m.variants["cpu"].files.len(), 2);
+    assert_eq!(
+        m.variants["gpu"].files[1].filename,
+        "c-1.0-py3-none-any.whl"
+    );
+
+    let again = mirror(&client(), &o, &wheelgate_mirror::NoReporter)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            again.files,
+            again.downloaded,
+            again.skipped,
+            again.bytes_downloaded
+        ),
+        (3, 0, 3, 0)
+    );
+    // One generation of pages per variant after the switch.
+    let gens = std::fs::read_dir(root.join("cpu")).unwrap().count();
+    assert_eq!(gens, 2, "simple + one .simple.<generation>");
+}
+
+#[tokio::test]
+async fn a_sha256_mismatch_is_an_error_and_nothing_of_the_file_is_kept() {
+    let server = MockServer::start().await;
+    serve(
+        &server,
+        "cpu",
+        &[(
+            "a",
+            "a-1.0-py3-none-any.whl",
+            b"real bytes",
+            Some(sha(b"other bytes")),
+        )],
+    )
+    .await;
+    let dest = tempfile::tempdir().unwrap();
+    let e = mirror(
+        &client(),
+        &opts(&server, dest.path(), &["cpu"]),
+        &wheelgate_mirror::NoReporter,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            e.index_error(),
+            Some(wheelgate_index::IndexError::HashMismatch { .. })
+        ) && matches!(e, MirrorError::Download { .. }),
+        "{e:?}"
+    );
+    let left = all_files(dest.path());
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(!dest.path().join("prod/3.0/cpu/simple").exists());
+}
+
+#[tokio::test]
+async fn an_unsafe_name_is_refused_and_nothing_is_written_outside_dest() {
+    let server = MockServer::start().await;
+    serve(&server, "cpu", &[("a", "../evil.whl", b"evil", None)]).await;
+    let outer = tempfile::tempdir().unwrap();
+    let dest = outer.path().join("dest");
+    std::fs::create_dir(&dest).unwrap();
+    let e = mirror(
+        &client(),
+        &opts(&server, &dest, &["cpu"]),
+        &wheelgate_mirror::NoReporter,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&e, MirrorError::UnsafeName { name, .. } if name == "../evil.whl"),
+        "{e:?}"
+    );
+    assert!(e.hint().is_some());
+    assert_eq!(all_files(outer.path()), Vec::<String>::new());
+    assert!(!dest.join("prod/3.0/cpu/simple").exists());
+}
+
+#[tokio::test]
+async fn delete_removes_only_files_no_variant_lists() {
+    let server = MockServer::start().await;
+    serve(
+        &server,
+        "cpu",
+        &[("a", "a-1.0-py3-none-any.whl", b"a1", None)],
+    )
+    .await;
+    let dest = tempfile::tempdir().unwrap();
+    let o = opts(&server, dest.path(), &["cpu"]);
+    mirror(&client(), &o, &wheelgate_mirror::NoReporter)
+        .await
+        .unwrap();
+    // The index moves on: a-1.0 is gone, a-2.0 is new.
+    server.reset().await;
+    serve(
+        &server,
+        "cpu",
+        &[("a", "a-2.0-py3-none-any.whl", b"a2", None)],
+    )
+    .await;
+    let s = mirror(&client(), &o, &wheelgate_mirror::NoReporter)
+        .await
+        .unwrap();
+    assert_eq!((s.downloaded, s.deleted), (1, 0));
+    let old = dest.path().join(format!(
+        "prod/3.0/files/{}/a-1.0-py3-none-any.whl",
+        sha(b"a1")
+    ));
+    assert!(old.exists(), "never deleted without --delete");
+    let page =
+        std::fs::read_to_string(dest.path().join("prod/3.0/cpu/simple/a/index.html")).unwrap();
+    assert!(!page.contains("a-1.0") && page.contains("a-2.0"), "{page}");
+    let s = mirror(
+        &client(),
+        &MirrorOptions { delete: true, ..o },
+        &wheelgate_mirror::NoReporter,
+    )
+    .await
+    .unwrap();
+    assert_eq!((s.downloaded, s.deleted), (0, 1));
+    assert!(!old.exists() && !old.parent().unwrap().exists());
+}
+
+#[tokio::test]
+async fn leftover_partial_downloads_are_discarded_and_a_corrupt_stored_file_is_fetched_again() {
+    let server = MockServer::start().await;
+    serve(
+        &server,
+        "cpu",
+        &[("a", "a-1.0-py3-none-any.whl", b"good", None)],
+    )
+    .await;
+    let dest = tempfile::tempdir().unwrap();
+    let dir = dest.path().join(format!("prod/3.0/files/{}", sha(b"good")));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".a-1.0-py3-none-any.whl.999.0.part"), b"go").unwrap();
+    std::fs::write(dir.join("a-1.0-py3-none-any.whl"), b"bad!").unwrap();
+    let s = mirror(
+        &client(),
+        &opts(&server, dest.path(), &["cpu"]),
+        &wheelgate_mirror::NoReporter,
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.downloaded, 1);
+    assert_eq!(
+        std::fs::read(dir.join("a-1.0-py3-none-any.whl")).unwrap(),
+        b"good"
+    );
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+}
+
+#[test]
+fn unsafe_directory_names_in_the_options_are_refused() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    for (root, variant) in [
+        (vec!["..".to_string()], "cpu"),
+        (vec!["p".into()], "a/b"),
+        (vec!["p".into()], "files"),
+    ] {
+        let o = MirrorOptions {
+            dest: dest.path().to_owned(),
+            root,
+            variants: vec![VariantSource {
+                name: variant.into(),
+                index_url: Url::parse("http://127.0.0.1:9/simple/").unwrap(),
+            }],
+            jobs: 1,
+            delete: false,
+        };
+        let e = rt
+            .block_on(mirror(&client(), &o, &wheelgate_mirror::NoReporter))
+            .unwrap_err();
+        assert!(e.is_bad_input(), "{e:?}");
+    }
+    assert_eq!(std::fs::read_dir(dest.path()).unwrap().count(), 0);
+}
