@@ -72,6 +72,7 @@ fmt:
 ## The main job end to end on the local Pulp (plain layout).
 demo:
 	PULP_LAYOUT=plain $(PULP) up
+	PULP_LAYOUT=plain $(FRONT) up
 	$(CARGO) build --release --workspace --bins
 	bash config/demo.sh
 

@@ -87,13 +87,25 @@ show wheelgate vet --release 3.0 --variant cuda12.9-ubi9
 show WHEELGATE_ACTOR=release-engineer wheelgate promote --release 3.0 --all --yes --reason "3.0 GA"
 show wheelgate status --release 3.0
 
-step "7. a customer installs from the production index with pip, in a fresh venv"
-# shellcheck disable=SC2016
-echo '$ INDEX="$(wheelgate --output json status --release 3.0 | jq -r '\''.variants[0].production.index_url'\'')"'
-INDEX="$(wheelgate --output json status --release 3.0 | jq -r '.variants[0].production.index_url')"
+step "7. a customer installs through the TLS front: a client certificate from the entitlement, pip set up by client-config"
+# The front (config/front/front.sh, started by make demo) demands a client certificate signed by
+# the customer CA; its throwaway PKI made an entitlement directory as subscription-manager lays it out.
+FRONT_ENV="$ROOT/.build/front/plain/front.env"
+echo_cmd . "$FRONT_ENV"
+# shellcheck disable=SC1090
+. "$FRONT_ENV"
+show wheelgate client-cert --entitlement-dir "$PKI_ENTITLEMENT_DIR" --out client.pem
+printf '$ %s > pip.conf\n' "$(quote wheelgate client-config --release 3.0 --variant cpu-ubi9 --format pip --index-host "$FRONT_URL" --cert "$WORK/client.pem" --ca-bundle "$FRONT_CA_BUNDLE")"
+wheelgate client-config --release 3.0 --variant cpu-ubi9 --format pip --index-host "$FRONT_URL" --cert "$WORK/client.pem" --ca-bundle "$FRONT_CA_BUNDLE" >pip.conf
+show cat pip.conf
+INDEX="$(sed -n 's/^index-url = //p' pip.conf)"
 echo "index: $INDEX"
+# Without a client certificate the front refuses every page (403).
+show curl --silent --output /dev/null --write-out '%{http_code}\n' --cacert "$FRONT_CA_BUNDLE" "$INDEX"
 show python3 -m venv venv
-show env -u PIP_FIND_LINKS -u PIP_CERT venv/bin/pip install --quiet --no-cache-dir --index-url "$INDEX" demo-app
+# PIP_CERT, PIP_FIND_LINKS and the SSL_*, REQUESTS_* and CURL_* CA variables are this machine's own settings
+# (they would override pip.conf); a customer's machine has none.
+show env -u PIP_FIND_LINKS -u PIP_CERT -u SSL_CERT_FILE -u SSL_CERT_DIR -u REQUESTS_CA_BUNDLE -u CURL_CA_BUNDLE PIP_CONFIG_FILE="$WORK/pip.conf" venv/bin/pip install --quiet --no-cache-dir demo-app
 show venv/bin/pip freeze --exclude-editable
 
 step "8. build 2 needs demo-core 2.0, which it does not contain: vet refuses it (exit 3)"
