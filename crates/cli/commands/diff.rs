@@ -55,5 +55,10 @@ fn render(out: &Printer, r: &DiffReport) -> Result<()> {
         output::version(r.from_version),
         output::version(r.to_version)
     )?;
-    output::write_diff(&mut o, &r.diff, "  ")
+    output::write_diff(&mut o, &r.diff, "  ")?;
+    // Removals are what a replacing build does: name every file (additions are counted).
+    for f in &r.diff.files_removed {
+        writeln!(o, "  - {f}")?;
+    }
+    Ok(())
 }

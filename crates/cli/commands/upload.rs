@@ -34,6 +34,16 @@ pub struct Args {
     /// Chunk size in bytes [default: 16777216].
     #[arg(long, value_name = "BYTES")]
     pub chunk_size: Option<u64>,
+    /// The new version holds exactly this build's files: what the build dropped is removed in
+    /// the same single change [default: the variant's `builds` in the catalog, else additive].
+    #[arg(long, conflicts_with = "additive")]
+    pub replace: bool,
+    /// Add to the previous version's files, even for a variant with `builds = "replace"`.
+    #[arg(long)]
+    pub additive: bool,
+    /// Validate and show what would be added and removed; send nothing, make no version.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Wheel files, or directories searched recursively for *.whl.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -52,6 +62,13 @@ pub async fn run(ctx: &Ctx<'_>, a: &Args) -> Result<ExitStatus> {
     if let Some(s) = a.chunk_size {
         opts.chunk_size = s;
     }
+    if a.replace {
+        opts.replace = true;
+    }
+    if a.additive {
+        opts.replace = false;
+    }
+    opts.dry_run = a.dry_run;
     let reporter: Arc<dyn UploadReporter> = if ctx.out.shows_progress() {
         Arc::new(ProgressReporter::new())
     } else {
@@ -70,6 +87,31 @@ fn render(out: &Printer, r: &UploadReport) -> Result<()> {
         return out.json(r);
     }
     let mut o = out.stdout();
+    if r.dry_run {
+        if r.added.is_empty() && r.removed.is_empty() {
+            writeln!(
+                o,
+                "dry run: nothing to do: all {} already in {} (version {})",
+                output::plural(r.already_present.len(), "file"),
+                r.repository,
+                output::version(r.version)
+            )?;
+        } else {
+            writeln!(
+                o,
+                "dry run: {} would get a new version{} (build {}): {} added ({} to upload, {} reused), {} removed, {} already present; nothing sent",
+                r.repository,
+                if r.replace { " replacing the previous files" } else { "" },
+                r.build_id,
+                r.added.len(),
+                r.uploaded.len(),
+                r.reused.len(),
+                r.removed.len(),
+                r.already_present.len(),
+            )?;
+        }
+        return write_files(&mut o, r);
+    }
     if !r.created_version {
         writeln!(
             o,
@@ -80,9 +122,14 @@ fn render(out: &Printer, r: &UploadReport) -> Result<()> {
         )?;
         return Ok(());
     }
+    let removed = if r.removed.is_empty() {
+        String::new()
+    } else {
+        format!(", {} removed", r.removed.len())
+    };
     writeln!(
         o,
-        "{} version {} (build {}): {} added ({} uploaded, {} reused), {} already present, {} sent",
+        "{} version {} (build {}): {} added ({} uploaded, {} reused){removed}, {} already present, {} sent",
         r.repository,
         r.version
             .map(|v| v.to_string())
@@ -94,8 +141,15 @@ fn render(out: &Printer, r: &UploadReport) -> Result<()> {
         r.already_present.len(),
         output::human_bytes(r.bytes_sent)
     )?;
+    write_files(&mut o, r)
+}
+
+fn write_files(o: &mut impl Write, r: &UploadReport) -> Result<()> {
     for f in &r.added {
         writeln!(o, "  + {f}")?;
+    }
+    for f in &r.removed {
+        writeln!(o, "  - {f}")?;
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use wheelgate_core::vet::{self, VetReport};
+use wheelgate_core::vet::{self, Finding, VetReport};
 
 use super::Ctx;
 use crate::exit::ExitStatus;
@@ -66,11 +66,19 @@ fn render(out: &Printer, r: &VetReport) -> Result<()> {
             output::plural(r.findings.len(), "finding")
         )?;
         for f in &r.findings {
-            writeln!(o, "  [{}] {}: {}", f.check, f.filename, f.message)?;
+            writeln!(o, "  [{}] {}: {}", label(f), f.filename, f.message)?;
         }
+    }
+    for f in &r.warned {
+        writeln!(o, "  warning: [{}] {}: {}", label(f), f.filename, f.message)?;
     }
     for w in &r.warnings {
         writeln!(o, "  warning: {w}")?;
     }
     Ok(())
+}
+
+/// The bracketed label of a finding: its code when it has one (`mixed-builds`), else its check.
+fn label(f: &Finding) -> &str {
+    f.code.map(|c| c.as_str()).unwrap_or(f.check)
 }

@@ -9,6 +9,12 @@
 //!    concurrently, streamed from disk; big files in parallel chunks.
 //! 4. One `modify` adds everything to the *latest* version (no `base_version`, so nothing
 //!    another upload added meanwhile is lost). Nothing new → no new version.
+//!
+//! A *replacing* upload (`--replace`, or `builds = "replace"` for the variant) makes the new
+//! version hold exactly the build's files: what the latest version has and the build does not
+//! is removed in the same single `modify` (Pulp applies removals, then additions, in one task:
+//! one new version). A dry run validates and compares, reads which bytes Pulp already has, and
+//! sends nothing. docs/builds.md.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -23,7 +29,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use wheelgate_wheel::{Allowlist, Problem, ProblemKind, TagPolicy, WheelInfo};
 
-use crate::catalog::Catalog;
+use crate::catalog::{BuildMode, Catalog};
 use crate::error::{Error, Result};
 use crate::labels;
 
@@ -55,11 +61,19 @@ pub struct UploadOptions {
     pub chunk_parallel: usize,
     /// Task waiting.
     pub wait: WaitOptions,
+    /// The new version holds exactly the build's files (default: the variant's `builds`).
+    pub replace: bool,
+    /// Validate and plan only: nothing is sent, no version is made.
+    pub dry_run: bool,
 }
 
 impl UploadOptions {
     /// Options with the defaults (catalog `[upload]` values applied over them).
     pub fn new(catalog: &Catalog, release: &str, variant: &str, paths: Vec<PathBuf>) -> Self {
+        let replace = catalog
+            .variants
+            .get(variant)
+            .is_some_and(|v| v.builds == BuildMode::Replace);
         Self {
             release: release.into(),
             variant: variant.into(),
@@ -73,6 +87,8 @@ impl UploadOptions {
             chunk_size: catalog.upload.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE),
             chunk_parallel: 3,
             wait: WaitOptions::default(),
+            replace,
+            dry_run: false,
         }
     }
 }
@@ -101,7 +117,8 @@ pub trait UploadReporter: Send + Sync {
     fn file_progress(&self, _filename: &str, _bytes: u64) {}
     /// A file is done.
     fn file_finished(&self, _filename: &str, _outcome: FileOutcome) {}
-    /// The single `modify` starts.
+    /// The single `modify` starts, adding `units` files (and removing those a replacing
+    /// build dropped).
     fn committing(&self, _units: usize) {}
 }
 
@@ -123,12 +140,20 @@ pub struct UploadReport {
     pub version: Option<u64>,
     /// Whether a new version was created.
     pub created_version: bool,
+    /// Whether this was a dry run (then `added`, `removed`, `uploaded` and `reused` say what
+    /// would happen, and nothing was sent).
+    pub dry_run: bool,
+    /// Whether the upload replaced the previous version's files (`--replace`).
+    pub replace: bool,
     /// The build id recorded with the new version.
     pub build_id: String,
     /// Files added by the new version (uploaded or reused).
     pub added: Vec<String>,
     /// Files already in the staging version (skipped).
     pub already_present: Vec<String>,
+    /// Files of the previous version the build does not have, removed by the new version
+    /// (replacing uploads only).
+    pub removed: Vec<String>,
     /// Of `added`: files whose bytes were sent.
     pub uploaded: Vec<String>,
     /// Of `added`: files Pulp already had (not re-sent).
@@ -217,9 +242,9 @@ pub async fn upload(
     let repo =
         crate::lookup::staging_repository(client, catalog, &opts.release, &opts.variant).await?;
     let latest = repo.latest_version_href.clone();
-    let mut in_repo: HashMap<String, String> = HashMap::new();
+    let mut in_repo: HashMap<String, (String, PackageHref)> = HashMap::new();
     if let Some(v) = &latest {
-        let listed: Vec<(String, String)> = client
+        let listed: Vec<(String, (String, PackageHref))> = client
             .packages(&PackageQuery {
                 repository_version: Some(v.clone()),
                 fields: vec!["filename".into(), "sha256".into()],
@@ -227,7 +252,7 @@ pub async fn upload(
                 ..Default::default()
             })
             .await?
-            .map_ok(|p| (p.filename, p.sha256))
+            .map_ok(|p| (p.filename, (p.sha256, p.pulp_href)))
             .try_collect()
             .await?;
         in_repo.extend(listed);
@@ -235,8 +260,19 @@ pub async fn upload(
     let mut problems = Vec::new();
     let mut already_present = Vec::new();
     let mut todo: Vec<WheelInfo> = Vec::new();
+    // What a replacing build drops: every file of the latest version it does not have.
+    let mut removals: BTreeMap<String, PackageHref> = BTreeMap::new();
+    if opts.replace {
+        let in_build: std::collections::HashSet<&str> =
+            batch.wheels.iter().map(|w| w.filename.as_str()).collect();
+        for (f, (_, href)) in &in_repo {
+            if !in_build.contains(f.as_str()) {
+                removals.insert(f.clone(), href.clone());
+            }
+        }
+    }
     for w in batch.wheels {
-        match in_repo.get(&w.filename) {
+        match in_repo.get(&w.filename).map(|(sha, _)| sha) {
             Some(sha) if *sha == w.sha256 => already_present.push(w.filename.clone()),
             Some(sha) => problems.push(problem(
                 &w.path,
@@ -252,8 +288,10 @@ pub async fn upload(
     if !problems.is_empty() {
         return Err(Error::InvalidInput { problems });
     }
-    for f in &already_present {
-        reporter.file_finished(f, FileOutcome::AlreadyPresent);
+    if !opts.dry_run {
+        for f in &already_present {
+            reporter.file_finished(f, FileOutcome::AlreadyPresent);
+        }
     }
 
     // 3a. Which bytes does Pulp already have? (All lookups before any upload.)
@@ -283,6 +321,37 @@ pub async fn upload(
     }
     if !problems.is_empty() {
         return Err(Error::InvalidInput { problems });
+    }
+    already_present.sort();
+    let mut report = UploadReport {
+        release: opts.release.clone(),
+        variant: opts.variant.clone(),
+        repository: names.repository.clone(),
+        version: latest.as_ref().and_then(|v| v.number()),
+        created_version: false,
+        dry_run: opts.dry_run,
+        replace: opts.replace,
+        build_id: build_id.clone(),
+        added: Vec::new(),
+        already_present,
+        removed: Vec::new(),
+        uploaded: Vec::new(),
+        reused: Vec::new(),
+        bytes_sent: 0,
+    };
+    if opts.dry_run {
+        for (w, k) in todo.iter().zip(&known) {
+            report.added.push(w.filename.clone());
+            match k {
+                Some(_) => report.reused.push(w.filename.clone()),
+                None => report.uploaded.push(w.filename.clone()),
+            }
+        }
+        report.added.sort();
+        report.uploaded.sort();
+        report.reused.sort();
+        report.removed = removals.into_keys().collect();
+        return Ok(report);
     }
 
     // 3b. Transfer what is new; big files one at a time (their chunks go in parallel).
@@ -326,22 +395,9 @@ pub async fn upload(
         .try_collect()
         .await?;
 
-    // 4. Exactly one modify on top of the latest version.
-    let mut report = UploadReport {
-        release: opts.release.clone(),
-        variant: opts.variant.clone(),
-        repository: names.repository.clone(),
-        version: latest.as_ref().and_then(|v| v.number()),
-        created_version: false,
-        build_id: build_id.clone(),
-        added: Vec::new(),
-        already_present,
-        uploaded: Vec::new(),
-        reused: Vec::new(),
-        bytes_sent: 0,
-    };
-    report.already_present.sort();
-    if results.is_empty() {
+    // 4. Exactly one modify on top of the latest version: additions and, for a replacing
+    //    build, removals in the same task.
+    if results.is_empty() && removals.is_empty() {
         return Ok(report);
     }
     let mut by_name: BTreeMap<String, (PackageHref, FileOutcome, u64)> = BTreeMap::new();
@@ -354,6 +410,7 @@ pub async fn upload(
             &repo.pulp_href,
             &Modify {
                 add_content_units: by_name.values().map(|(h, _, _)| h.clone()).collect(),
+                remove_content_units: removals.values().cloned().collect(),
                 ..Default::default()
             },
             &opts.wait,
@@ -368,6 +425,7 @@ pub async fn upload(
         }
     }
     if let Some(v) = outcome.new_version {
+        report.removed = removals.into_keys().collect();
         let n = v.number();
         report.version = n;
         report.created_version = true;

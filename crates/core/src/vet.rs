@@ -1,12 +1,19 @@
 //! `vet`: policy checks on what Pulp holds in one staging version; on pass, a vetting
 //! record bound to the version and its exact file set goes into the ledger.
+//!
+//! Besides tags, allowlist, metadata and the dependency closure, vet checks build provenance
+//! (docs/builds.md): which build added each file is read from Pulp ([`crate::state::file_origins`])
+//! and [`wheelgate_vet::check_builds`] reports wheels older than a rebuilt dependency
+//! (`mixed-builds`) and versions present with several build tags (`several-build-tags`).
+//! `[vet] mixed_builds` decides whether those fail vetting (`deny`, the default, for
+//! platform-specific wheels) or only warn; a pure `-any` wheel only ever warns.
 
 use futures::TryStreamExt;
 use pulp_client::{PackageQuery, PulpClient, WaitOptions};
 use serde::Serialize;
 use wheelgate_wheel::{Allowlist, TagPolicy};
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, MixedBuilds};
 use crate::diff::FileEntry;
 use crate::error::{Error, Result};
 use crate::ledger::{Event, EventKind, Ledger, Outcome};
@@ -29,12 +36,103 @@ pub struct VetOptions {
 /// One failed check.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Finding {
-    /// `tags`, `allowlist`, `dependencies` or `metadata`.
+    /// `tags`, `allowlist`, `dependencies`, `metadata` or `builds`.
     pub check: &'static str,
+    /// For `builds`: the stable code (`mixed-builds`, `several-build-tags`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<FindingCode>,
     /// The file concerned.
     pub filename: String,
     /// What is wrong.
     pub message: String,
+    /// For `builds`: the files concerned with the build each comes from (for `mixed-builds`
+    /// the dependant, then the newer dependency).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub builds: Vec<FileBuild>,
+}
+
+impl Finding {
+    fn new(check: &'static str, filename: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            check,
+            code: None,
+            filename: filename.into(),
+            message: message.into(),
+            builds: Vec::new(),
+        }
+    }
+}
+
+/// The stable code of a build finding.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingCode {
+    /// A wheel from an older build than a newer build of a project it depends on.
+    MixedBuilds,
+    /// One project version present with several build tags.
+    SeveralBuildTags,
+}
+
+impl FindingCode {
+    /// The stable string (as in JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MixedBuilds => "mixed-builds",
+            Self::SeveralBuildTags => "several-build-tags",
+        }
+    }
+}
+
+impl std::fmt::Display for FindingCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One file of a build finding and the build it comes from.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FileBuild {
+    /// File name.
+    pub filename: String,
+    /// Project (PEP 503 normalized).
+    pub project: String,
+    /// Version.
+    pub version: String,
+    /// The wheel's build tag, if any.
+    pub build_tag: Option<String>,
+    /// The first staging version that contained it.
+    pub repository_version: u64,
+    /// The build id recorded for that version, if any.
+    pub build: Option<String>,
+}
+
+/// A build finding as vet reports it, and whether it fails vetting under `policy`: with
+/// `deny`, a platform-specific wheel fails; a pure `-any` one, or anything with `warn`, warns.
+fn build_finding(f: wheelgate_vet::BuildFinding, policy: MixedBuilds) -> (Finding, bool) {
+    let code = match f.code {
+        wheelgate_vet::BuildCode::MixedBuilds => FindingCode::MixedBuilds,
+        wheelgate_vet::BuildCode::SeveralBuildTags => FindingCode::SeveralBuildTags,
+    };
+    let denied = policy == MixedBuilds::Deny && f.platform_specific;
+    let finding = Finding {
+        check: "builds",
+        code: Some(code),
+        filename: f.filename().to_owned(),
+        builds: f
+            .files
+            .into_iter()
+            .map(|b| FileBuild {
+                filename: b.filename,
+                project: b.project,
+                version: b.version,
+                build_tag: b.build_tag,
+                repository_version: b.origin.version,
+                build: b.origin.build,
+            })
+            .collect(),
+        message: f.message,
+    };
+    (finding, denied)
 }
 
 /// The vetting result (the `--output json` document).
@@ -56,6 +154,9 @@ pub struct VetReport {
     pub passed: bool,
     /// Every failure.
     pub findings: Vec<Finding>,
+    /// Findings that do not fail vetting under the policy (`[vet] mixed_builds`, or a pure
+    /// wheel): printed as warnings.
+    pub warned: Vec<Finding>,
     /// Checks that could not run, and why (they do not fail vetting, but must be read).
     pub warnings: Vec<String>,
     /// Whether a vetting record was written (only on pass).
@@ -104,21 +205,26 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
         }
         return Err(e.into());
     }
-    let packages: Vec<pulp_client::Package> = client
-        .packages(&PackageQuery {
-            repository_version: Some(version.clone()),
-            fields: vec![
-                "name".into(),
-                "version".into(),
-                "requires_dist".into(),
-                "requires_python".into(),
-            ],
-            limit: Some(1000),
-            ..Default::default()
-        })
-        .await?
-        .try_collect()
-        .await?;
+    let listing = async {
+        client
+            .packages(&PackageQuery {
+                repository_version: Some(version.clone()),
+                fields: vec![
+                    "name".into(),
+                    "version".into(),
+                    "requires_dist".into(),
+                    "requires_python".into(),
+                ],
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await?
+            .try_collect::<Vec<pulp_client::Package>>()
+            .await
+            .map_err(Error::from)
+    };
+    let (packages, origins) =
+        futures::try_join!(listing, crate::state::file_origins(client, &repo, number))?;
 
     let policy = TagPolicy {
         python: variant.python.clone(),
@@ -129,35 +235,35 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
     let mut dists = Vec::new();
     for p in &packages {
         match Some(wheelgate_vet::filename_tags(&p.filename)).filter(|t| !t.is_empty()) {
-            None => findings.push(Finding {
-                check: "tags",
-                filename: p.filename.clone(),
-                message: "not a wheel (or its file name has no valid tags)".into(),
-            }),
+            None => findings.push(Finding::new(
+                "tags",
+                &p.filename,
+                "not a wheel (or its file name has no valid tags)",
+            )),
             Some(tags) => {
                 if !tags.iter().any(|t| policy.allows(t)) {
-                    findings.push(Finding {
-                        check: "tags",
-                        filename: p.filename.clone(),
-                        message: format!(
+                    findings.push(Finding::new(
+                        "tags",
+                        &p.filename,
+                        format!(
                             "no tag allowed by variant {} (python {}, platforms {})",
                             variant.name,
                             variant.python.join(", "),
                             variant.platforms.join(", ")
                         ),
-                    });
+                    ));
                 }
             }
         }
         if !allow.allows(&p.name) {
-            findings.push(Finding {
-                check: "allowlist",
-                filename: p.filename.clone(),
-                message: format!(
+            findings.push(Finding::new(
+                "allowlist",
+                &p.filename,
+                format!(
                     "project {} is not on the allowlist ([packages] allow)",
                     p.name
                 ),
-            });
+            ));
         }
         let dist = wheelgate_vet::Dist {
             filename: p.filename.clone(),
@@ -167,11 +273,7 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
             requires_python: p.requires_python.clone().filter(|s| !s.is_empty()),
         };
         if let Some(m) = wheelgate_vet::check_metadata(&dist) {
-            findings.push(Finding {
-                check: "metadata",
-                filename: p.filename.clone(),
-                message: m,
-            });
+            findings.push(Finding::new("metadata", &p.filename, m));
         }
         dists.push(dist);
     }
@@ -184,18 +286,37 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
             opts.variant, variant.python, variant.platforms
         ));
     }
-    let closure = tokio::task::spawn_blocking({
+    let origins: Vec<Option<wheelgate_vet::Origin>> = packages
+        .iter()
+        .map(|p| {
+            origins
+                .get(p.pulp_href.as_str())
+                .map(|o| wheelgate_vet::Origin {
+                    version: o.version,
+                    build: o.build.clone(),
+                })
+        })
+        .collect();
+    let (closure, builds) = tokio::task::spawn_blocking({
         let external = catalog.vet.external.clone();
-        move || wheelgate_vet::check_closure(&dists, &targets, &external)
+        move || {
+            (
+                wheelgate_vet::check_closure(&dists, &targets, &external),
+                wheelgate_vet::check_builds(&dists, &origins, &targets, &external),
+            )
+        }
     })
     .await
     .map_err(|e| Error::Inconsistent(format!("dependency check crashed: {e}")))?;
     for f in closure.failures {
-        findings.push(Finding {
-            check: "dependencies",
-            filename: f.filename,
-            message: f.message,
-        });
+        findings.push(Finding::new("dependencies", f.filename, f.message));
+    }
+    let mut warned = Vec::new();
+    for f in builds {
+        match build_finding(f, catalog.vet.mixed_builds) {
+            (f, true) => findings.push(f),
+            (f, false) => warned.push(f),
+        }
     }
 
     let entries: Vec<FileEntry> = packages
@@ -241,6 +362,7 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
         digest,
         passed,
         findings,
+        warned,
         warnings,
         recorded,
     })
