@@ -131,6 +131,8 @@ pub enum Command {
     ClientConfig(commands::client_config::Args),
     /// Combine the newest valid entitlement certificate and its key into the PEM pip and uv take.
     ClientCert(commands::client_cert::Args),
+    /// Copy a release's customer indexes into a directory: verified, incremental, switched atomically.
+    Mirror(commands::mirror::Args),
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod client_config;
 pub mod diff;
 pub mod history;
 pub mod init;
+pub mod mirror;
 pub mod promote;
 pub mod prune;
 pub mod rollback;
@@ -92,6 +93,10 @@ pub async fn run(cli: &Cli, out: Printer) -> Result<ExitStatus> {
         return client_cert::run(&out, a);
     }
     let catalog = load_catalog(cli)?;
+    // Customer side: reads the index, needs no Pulp connection.
+    if let Command::Mirror(a) = &cli.command {
+        return mirror::run(&catalog, &out, a).await;
+    }
     let client = connection::connect(&connection_args(cli), Some(&catalog))?;
     let ctx = Ctx {
         catalog: &catalog,
@@ -119,5 +124,6 @@ async fn dispatch(ctx: &Ctx<'_>, command: &Command) -> Result<ExitStatus> {
         Command::Prune(a) => prune::run(ctx, a).await,
         Command::ClientConfig(a) => client_config::run(ctx, a).await,
         Command::ClientCert(a) => client_cert::run(&ctx.out, a),
+        Command::Mirror(a) => mirror::run(ctx.catalog, &ctx.out, a).await,
     }
 }

@@ -14,6 +14,7 @@ pub mod init;
 pub mod labels;
 pub mod ledger;
 pub mod lookup;
+pub mod mirror;
 pub mod promote;
 pub mod prune;
 pub mod state;

@@ -1,0 +1,167 @@
+//! `wheelgate mirror`: a verified, incremental, atomically switched copy of a release's
+//! customer-facing indexes in a directory (customer side: no Pulp credentials).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use wheelgate_core::mirror::{self, MirrorFailed, MirrorFlags};
+use wheelgate_core::Catalog;
+use wheelgate_mirror::{MirrorSummary, Reporter};
+
+use crate::exit::ExitStatus;
+use crate::output::{self, Printer};
+
+/// `mirror`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Release, e.g. 3.0 or 3.5-EA2 (as in the catalog).
+    #[arg(long)]
+    pub release: String,
+    /// A variant to mirror (repeatable).
+    #[arg(long = "variant", value_name = "VARIANT", conflicts_with = "all")]
+    pub variants: Vec<String>,
+    /// Every variant of the release.
+    #[arg(long)]
+    pub all: bool,
+    /// The directory to mirror into: <DEST>/<product>/<release>/<variant>/simple/, the files
+    /// stored once in <DEST>/<product>/<release>/files/, manifest.json beside them.
+    #[arg(long, value_name = "DIR")]
+    pub dest: PathBuf,
+    /// The index of each variant, with {product}, {release} and {variant} [default: catalog
+    /// [customer] index_host + /api/pypi/<[pulp] domain>/ (or /pypi/) +
+    /// {product}/{release}/{variant}/simple/].
+    #[arg(long, value_name = "URL")]
+    pub index_url_template: Option<String>,
+    /// Client certificate and key in one PEM [default: catalog [customer] client_cert].
+    #[arg(long, value_name = "PEM")]
+    pub cert: Option<PathBuf>,
+    /// CA bundle to trust for the index host [default: catalog [customer] ca_bundle].
+    #[arg(long, value_name = "PEM")]
+    pub ca_bundle: Option<PathBuf>,
+    /// Pages or files fetched at once.
+    #[arg(long, value_name = "N", default_value_t = mirror::DEFAULT_JOBS)]
+    pub jobs: usize,
+    /// Remove stored files no variant of the mirror lists any more (never without it).
+    #[arg(long)]
+    pub delete: bool,
+}
+
+/// Run `mirror` (needs the catalog, not Pulp).
+pub async fn run(catalog: &Catalog, out: &Printer, a: &Args) -> Result<ExitStatus> {
+    let flags = MirrorFlags {
+        release: a.release.clone(),
+        variants: a.variants.clone(),
+        all: a.all,
+        dest: a.dest.clone(),
+        index_url_template: a.index_url_template.clone(),
+        cert: a.cert.clone(),
+        ca_bundle: a.ca_bundle.clone(),
+        jobs: Some(a.jobs),
+        delete: a.delete,
+    };
+    let reporter = Bars::new(out.shows_progress() && std::io::stderr().is_terminal());
+    let result = mirror::mirror(catalog, &flags, &reporter).await;
+    reporter.finish();
+    let summary = result.map_err(|e| match e {
+        MirrorFailed::Setup(e) => anyhow::Error::from(e),
+        MirrorFailed::Mirror(e) => anyhow::Error::from(e),
+    });
+    let summary = summary.with_context(|| format!("mirror of release {} failed", a.release))?;
+    if out.is_json() {
+        out.json(&summary)?;
+    } else {
+        write_text(&mut out.stdout(), &summary)?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn write_text(o: &mut impl Write, s: &MirrorSummary) -> Result<()> {
+    for v in &s.variants {
+        writeln!(
+            o,
+            "{}: {}, {} -> {}",
+            v.name,
+            output::plural(v.projects, "project"),
+            output::plural(v.files, "file"),
+            v.simple.display()
+        )?;
+    }
+    writeln!(
+        o,
+        "{}: {} downloaded ({}), {} already present; {} deleted",
+        output::plural(s.files, "file"),
+        s.downloaded,
+        output::human_bytes(s.bytes_downloaded),
+        s.skipped,
+        s.deleted
+    )?;
+    writeln!(o, "manifest: {}", s.manifest.display())?;
+    Ok(())
+}
+
+/// Two bars on stderr (files, bytes) when it is a terminal.
+struct Bars {
+    enabled: bool,
+    bars: Mutex<Option<(ProgressBar, ProgressBar)>>,
+}
+
+impl Bars {
+    fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            bars: Mutex::new(None),
+        }
+    }
+
+    fn finish(&self) {
+        if let Ok(b) = self.bars.lock() {
+            if let Some((files, bytes)) = b.as_ref() {
+                files.finish_and_clear();
+                bytes.finish_and_clear();
+            }
+        }
+    }
+}
+
+impl Reporter for Bars {
+    fn on_plan(&self, files: usize, bytes: u64) {
+        if !self.enabled {
+            return;
+        }
+        let multi = indicatif::MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let f = multi.add(ProgressBar::new(files as u64));
+        let b = multi.add(ProgressBar::new(bytes));
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} files",
+        ) {
+            f.set_style(style);
+        }
+        if let Ok(style) =
+            ProgressStyle::with_template("  {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} {msg}")
+        {
+            b.set_style(style);
+        }
+        f.enable_steady_tick(Duration::from_millis(120));
+        if let Ok(mut bars) = self.bars.lock() {
+            *bars = Some((f, b));
+        }
+    }
+
+    fn on_file(&self, filename: &str, bytes: u64, downloaded: bool) {
+        if let Ok(b) = self.bars.lock() {
+            if let Some((f, by)) = b.as_ref() {
+                f.inc(1);
+                by.inc(bytes);
+                by.set_message(if downloaded {
+                    filename.to_owned()
+                } else {
+                    format!("{filename} (present)")
+                });
+            }
+        }
+    }
+}
