@@ -8,7 +8,7 @@ PULP := bash config/local-pulp/pulp.sh
 FRONT := bash config/front/front.sh
 export PULP_LAYOUT ?= both
 
-.PHONY: all build demo test test-unit test-shared-machine lint fmt bench demo-check pulp-up pulp-down \
+.PHONY: all build demo test base-image test-unit test-shared-machine lint fmt bench demo-check pulp-up pulp-down \
 	pulp-status clean-pulp front-up front-down front-status pki
 
 all: build
@@ -47,11 +47,17 @@ pki:
 
 ## All tests: brings up the local Pulp (both layouts) and its TLS front, then lint, the
 ## shared-machine proof and the whole suite.
-test: pulp-up front-up lint test-shared-machine
+test: pulp-up front-up base-image lint test-shared-machine
 	@mkdir -p .build
 	$(CARGO) test --workspace --doc 2>&1 | tee .build/test.log
 	$(CARGO) test --workspace --all-targets --no-fail-fast 2>&1 | tee -a .build/test.log
 	@awk '/^test result:/ {p += $$4; f += $$6} END {printf "%d passed, %d failed\n", p, f}' .build/test.log
+
+## The local stand-in for the UBI 9 Python image the generated Containerfile is tested on
+## (podman + mmdebstrap from Debian when missing; built once per machine, cached outside the
+## checkout in ~/.cache/wheelgate/base-image; a warm run only checks that podman has it).
+base-image:
+	bash config/customer/base-image.sh ensure
 
 ## Two checkouts on one machine: a second checkout's Pulp comes up beside this one's, and its
 ## `down` and `clean` leave this one answering (80-100 s: the second checkout migrates).

@@ -35,10 +35,16 @@ async fn base_image_installs_with_the_certificate_as_a_build_secret(layout: &'st
     let front = front(layout);
     let standin = image::standin();
     let sb = Sandbox::new(layout);
+    // The catalog names the front as the customer host (promote verifies through it).
     let text = std::fs::read_to_string(&sb.catalog).unwrap();
     std::fs::write(
         &sb.catalog,
-        format!("{text}\n[customer]\nindex_host = {:?}\n", front.url),
+        format!(
+            "{text}\n[customer]\nindex_host = {:?}\nclient_cert = {:?}\nca_bundle = {:?}\n",
+            front.url,
+            front.client_cert.to_str().unwrap(),
+            front.ca_bundle.to_str().unwrap()
+        ),
     )
     .unwrap();
     sb.init();
@@ -138,7 +144,7 @@ async fn base_image_installs_with_the_certificate_as_a_build_secret(layout: &'st
     let pip_verbose = child(
         &kids,
         "pip-other.Containerfile",
-        &format!("{mount} pip install -v --no-deps {project} && {import}"),
+        &format!("{mount} pip install -vv --no-deps {project} && {import}"),
     );
     refused(
         "pip with another CA's certificate",
