@@ -199,16 +199,16 @@ pub fn check_builds(
         let name = &entries[i].dist.name;
         let dep = &entries[c].dist.name;
         let message = format!(
-            "{name} {} comes from {}, {}; it depends on {dep}, which {} rebuilt later: {dep} {} \
-             ({}). A compiled {name} may not match that {dep} (pip installs them together). \
-             Rebuild {name} against {dep} {} and upload the whole build with \
-             `wheelgate upload --replace`",
+            "{name} {} ({}) comes from {}, but {dep} {} ({}), which it depends on, comes from \
+             the newer {}: {name} was compiled against an older {dep}, and pip installs the two \
+             together. Rebuild {name} against {dep} {} and upload it with a new build tag, or \
+             upload the whole consistent build with `wheelgate upload --replace`",
             dependant.version,
-            dependant.origin.describe(),
             dependant.filename,
-            dependency.origin.describe(),
+            dependant.origin.describe(),
             dependency.version,
             dependency.filename,
+            dependency.origin.describe(),
             dependency.version,
         );
         findings.push(BuildFinding {
