@@ -19,5 +19,6 @@ mod customer_notebook;
 mod help;
 mod init_status;
 mod invalid;
+mod mirror;
 mod release;
 mod upload;
