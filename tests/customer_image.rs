@@ -93,6 +93,41 @@ async fn base_image_installs_with_the_certificate_as_a_build_secret(layout: &'st
         }
         b.run()
     };
+    // What the base holds: /etc/pip.conf and /etc/uv/uv.toml as `--format pip|uv` make them
+    // with the image's CA path, SSL_CLIENT_CERT, and the build runs as the base's user again.
+    let show = child(
+        &kids,
+        "show.Containerfile",
+        "test \"$(id -u)\" = 1001 && cat /etc/pip.conf /etc/uv/uv.toml && \
+         echo \"SSL_CLIENT_CERT=$SSL_CLIENT_CERT\"",
+    );
+    let r = build(&show, None);
+    assert_eq!(r.code, 0, "{}", output(&r));
+    let in_image = ["--ca-bundle", "/etc/pki/wheelgate-ca/ca-bundle.pem"];
+    for format in ["pip", "uv"] {
+        let g = sb.run(
+            &[
+                &["client-config"],
+                &v[..],
+                &["--format", format],
+                &in_image[..],
+            ]
+            .concat(),
+        );
+        g.success();
+        assert!(
+            output(&r).contains(&g.stdout),
+            "the base's {format} config is not what --format {format} gives:\n{}\n{}",
+            g.stdout,
+            output(&r)
+        );
+    }
+    assert!(
+        output(&r).contains("SSL_CLIENT_CERT=/etc/pki/wheelgate/client.pem\n"),
+        "{}",
+        output(&r)
+    );
+
     let mut files = Vec::new();
     for (tool, install) in [
         ("pip", format!("pip install --no-deps {project}")),
