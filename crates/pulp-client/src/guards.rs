@@ -88,6 +88,22 @@ impl PulpClient {
         self.get_json(self.href_url(href.as_str())?).await
     }
 
+    /// The request that replaces the CA of an x509 or RHSM guard (built, not sent).
+    pub fn guard_ca_request(&self, href: &ContentGuardHref, ca_pem: &str) -> Result<ApiRequest> {
+        ApiRequest::new(Method::PATCH, self.href_url(href.as_str())?)
+            .json(&json!({"ca_certificate": ca_pem}))
+    }
+
+    /// Replace the CA of an x509 or RHSM guard (synchronous: Pulp answers with the guard).
+    pub async fn update_guard_ca(
+        &self,
+        href: &ContentGuardHref,
+        ca_pem: &str,
+    ) -> Result<ContentGuard> {
+        self.request_json(self.guard_ca_request(href, ca_pem)?)
+            .await
+    }
+
     /// Delete a guard (Pulp does not refuse one in use: the distribution becomes unguarded).
     pub async fn delete_guard(&self, href: &ContentGuardHref) -> Result<()> {
         self.send(ApiRequest::new(
@@ -96,5 +112,67 @@ impl PulpClient {
         ))
         .await?;
         Ok(())
+    }
+}
+
+impl ContentGuard {
+    /// Whether its CA is `ca_pem`, ignoring line endings, indentation and blank lines (Pulp
+    /// keeps the text it was given).
+    pub fn has_ca(&self, ca_pem: &str) -> bool {
+        self.ca_certificate
+            .as_deref()
+            .is_some_and(|have| normalize_pem(have) == normalize_pem(ca_pem))
+    }
+}
+
+fn normalize_pem(pem: &str) -> Vec<&str> {
+    pem.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ClientConfig;
+
+    fn client(domains: bool) -> PulpClient {
+        let mut c = ClientConfig::new(url::Url::parse("http://127.0.0.1:24817").unwrap());
+        c.domains_enabled = Some(domains);
+        PulpClient::new(c).unwrap()
+    }
+
+    #[tokio::test]
+    async fn x509_guards_live_under_certguard() {
+        let c = client(false);
+        let url = c.api_url(GuardKind::X509.path()).await.unwrap();
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:24817/pulp/api/v3/contentguards/certguard/x509/"
+        );
+        let href = ContentGuardHref::new("/pulp/api/v3/contentguards/certguard/x509/0190/");
+        let req = c.guard_ca_request(&href, "PEM").unwrap();
+        assert_eq!(req.method, Method::PATCH);
+        assert_eq!(
+            req.url.as_str(),
+            "http://127.0.0.1:24817/pulp/api/v3/contentguards/certguard/x509/0190/"
+        );
+        assert_eq!(
+            req.body,
+            crate::RequestBody::Json(json!({"ca_certificate": "PEM"}))
+        );
+    }
+
+    #[test]
+    fn the_ca_is_compared_as_pem_lines() {
+        let g: ContentGuard = serde_json::from_value(json!({
+            "pulp_href": "/pulp/api/v3/contentguards/certguard/x509/1/",
+            "name": "g",
+            "ca_certificate": "-----BEGIN CERTIFICATE-----\r\nAAAA\r\n-----END CERTIFICATE-----\r\n",
+        }))
+        .unwrap();
+        assert!(g.has_ca("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"));
+        assert!(!g.has_ca("-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n"));
     }
 }
