@@ -10,6 +10,8 @@
 #[macro_use]
 mod util;
 
+mod access;
+mod builds;
 mod cli;
 mod connection;
 mod customer;

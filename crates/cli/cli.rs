@@ -133,6 +133,8 @@ pub enum Command {
     ClientCert(commands::client_cert::Args),
     /// Copy a release's customer indexes into a directory: verified, incremental, switched atomically.
     Mirror(commands::mirror::Args),
+    /// The customer-facing TLS front of a release (nginx) from the catalog's [access] CAs.
+    FrontConfig(commands::front_config::Args),
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 pub mod client_cert;
 pub mod client_config;
 pub mod diff;
+pub mod front_config;
 pub mod history;
 pub mod init;
 pub mod mirror;
@@ -97,6 +98,10 @@ pub async fn run(cli: &Cli, out: Printer) -> Result<ExitStatus> {
     if let Command::Mirror(a) = &cli.command {
         return mirror::run(&catalog, &out, a).await;
     }
+    // Generated from the catalog alone.
+    if let Command::FrontConfig(a) = &cli.command {
+        return front_config::run(&catalog, &out, a);
+    }
     let client = connection::connect(&connection_args(cli), Some(&catalog))?;
     let ctx = Ctx {
         catalog: &catalog,
@@ -125,5 +130,6 @@ async fn dispatch(ctx: &Ctx<'_>, command: &Command) -> Result<ExitStatus> {
         Command::ClientConfig(a) => client_config::run(ctx, a).await,
         Command::ClientCert(a) => client_cert::run(&ctx.out, a),
         Command::Mirror(a) => mirror::run(ctx.catalog, &ctx.out, a).await,
+        Command::FrontConfig(a) => front_config::run(ctx.catalog, &ctx.out, a),
     }
 }

@@ -103,6 +103,22 @@ struct RawCatalog {
     vet: Option<VetSection>,
     #[serde(default)]
     customer: Option<RawCustomer>,
+    #[serde(default)]
+    access: Option<RawAccess>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccess {
+    production: Option<RawAccessRule>,
+    staging: Option<RawAccessRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccessRule {
+    guard: Spanned<GuardMode>,
+    ca_certificate: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -172,6 +188,38 @@ impl CustomerSection {
     pub fn is_empty(&self) -> bool {
         self == &Self::default()
     }
+}
+
+/// `[access.production]` / `[access.staging]` `guard`: how Pulp guards the files of the
+/// distributions (docs/catalog.md).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GuardMode {
+    /// An x509 content guard (`certguard/x509`) trusting `ca_certificate`.
+    X509,
+    /// No content guard (the TLS front alone decides).
+    None,
+}
+
+/// One `[access.*]` table: the guard and the CA whose client certificates open the index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRule {
+    /// The content guard Pulp applies to file downloads.
+    pub guard: GuardMode,
+    /// `ca_certificate`, resolved against the catalog's directory.
+    pub ca_certificate: Option<PathBuf>,
+    /// The PEM text of `ca_certificate` (read and checked when the catalog is loaded).
+    pub ca_pem: Option<String>,
+}
+
+/// `[access]`: who may read the indexes. `production` covers the production base paths,
+/// `staging` every `-test` base path. Unset: wheelgate manages no guards.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessSection {
+    /// `[access.production]`: customers (the entitlement CA).
+    pub production: Option<AccessRule>,
+    /// `[access.staging]`: internal users of the `-test` indexes (the internal CA).
+    pub staging: Option<AccessRule>,
 }
 
 /// `[upload]`: transfer tuning.
@@ -264,6 +312,8 @@ pub struct Catalog {
     pub vet: VetSection,
     /// The customer path.
     pub customer: CustomerSection,
+    /// Who may read the indexes (content guards, the TLS front).
+    pub access: AccessSection,
 }
 
 /// The Pulp object names of one release + variant.
@@ -347,6 +397,50 @@ impl Ctx<'_> {
             ));
         }
         Ok(section)
+    }
+
+    fn access_rule(&self, which: &str, raw: RawAccessRule) -> Result<AccessRule, CatalogError> {
+        let key = format!("access.{which}.ca_certificate");
+        let base = self.path.parent().unwrap_or_else(|| Path::new(""));
+        let Some(ca) = raw.ca_certificate else {
+            if *raw.guard.get_ref() == GuardMode::X509 {
+                return Err(self.invalid(
+                    raw.guard.span(),
+                    format!("access.{which}.guard"),
+                    "guard = \"x509\" needs ca_certificate (the PEM of the CA whose client certificates are accepted)",
+                ));
+            }
+            return Ok(AccessRule {
+                guard: *raw.guard.get_ref(),
+                ca_certificate: None,
+                ca_pem: None,
+            });
+        };
+        if ca.get_ref().trim().is_empty() {
+            return Err(self.invalid(ca.span(), key, "an empty path; name the CA's PEM file"));
+        }
+        let path = base.join(ca.get_ref());
+        let pem = std::fs::read_to_string(&path).map_err(|e| {
+            self.invalid(
+                ca.span(),
+                &key,
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        wheelgate_http::read_certificates(wheelgate_http::TlsFile::CaBundle, &path).map_err(
+            |e| {
+                self.invalid(
+                    ca.span(),
+                    &key,
+                    format!("{e}: expected a PEM file of CERTIFICATE blocks"),
+                )
+            },
+        )?;
+        Ok(AccessRule {
+            guard: *raw.guard.get_ref(),
+            ca_certificate: Some(path),
+            ca_pem: Some(pem),
+        })
     }
 
     fn invalid(
@@ -598,6 +692,20 @@ impl Catalog {
             None => CustomerSection::default(),
         };
 
+        let access = match raw.access {
+            None => AccessSection::default(),
+            Some(a) => AccessSection {
+                production: a
+                    .production
+                    .map(|r| cx.access_rule("production", r))
+                    .transpose()?,
+                staging: a
+                    .staging
+                    .map(|r| cx.access_rule("staging", r))
+                    .transpose()?,
+            },
+        };
+
         Ok(Self {
             path: path.to_owned(),
             product,
@@ -608,6 +716,7 @@ impl Catalog {
             upload: raw.upload.unwrap_or_default(),
             vet: raw.vet.unwrap_or_default(),
             customer,
+            access,
         })
     }
 
@@ -894,6 +1003,66 @@ allow = ["torch", "vllm", "numpy"]
                 .to_string();
             assert!(msg.contains(key) && msg.contains(words), "{body}: {msg}");
             assert!(!msg.contains("hunter2"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn access_section_reads_and_checks_the_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca =
+            "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ3rQ\n-----END CERTIFICATE-----\n";
+        std::fs::write(dir.path().join("ca.pem"), ca).unwrap();
+        std::fs::write(dir.path().join("junk.pem"), "not a certificate\n").unwrap();
+        let cat = dir.path().join("wheelgate.toml");
+        let with = |body: &str| Catalog::parse(&cat, &format!("{GOOD}\n{body}\n"));
+        let c = with(
+            "[access.production]\nguard = \"x509\"\nca_certificate = \"ca.pem\"\n[access.staging]\nguard = \"none\"\n",
+        )
+        .unwrap();
+        let p = c.access.production.as_ref().unwrap();
+        assert_eq!(p.guard, GuardMode::X509);
+        assert_eq!(
+            p.ca_certificate.as_deref(),
+            Some(dir.path().join("ca.pem").as_path())
+        );
+        assert_eq!(p.ca_pem.as_deref(), Some(ca));
+        let s = c.access.staging.as_ref().unwrap();
+        assert_eq!((s.guard, s.ca_pem.as_deref()), (GuardMode::None, None));
+        assert_eq!(parse(GOOD).unwrap().access, AccessSection::default());
+
+        for (body, key, words) in [
+            (
+                "[access.production]\nguard = \"x509\"\nca_certificate = \"missing.pem\"",
+                "access.production.ca_certificate",
+                "cannot read",
+            ),
+            (
+                "[access.staging]\nguard = \"x509\"\nca_certificate = \"junk.pem\"",
+                "access.staging.ca_certificate",
+                "PEM",
+            ),
+            (
+                "[access.production]\nguard = \"x509\"",
+                "access.production.guard",
+                "needs ca_certificate",
+            ),
+            (
+                "[access.production]\nguard = \"rhsm\"",
+                "rhsm",
+                "expected `x509` or `none`",
+            ),
+            ("[access.prod]\nguard = \"none\"", "prod", "unknown field"),
+        ] {
+            let msg = with(body).unwrap_err().to_string();
+            assert!(msg.contains(key) && msg.contains(words), "{body}: {msg}");
+            // The line of the offending key (the table header for an unknown table).
+            let word = key.rsplit('.').next().unwrap();
+            let line =
+                GOOD.lines().count() + 2 + body.lines().position(|l| l.contains(word)).unwrap();
+            assert!(
+                msg.contains(&format!("wheelgate.toml:{line}:")),
+                "{body}: {msg}"
+            );
         }
     }
 }

@@ -6,7 +6,8 @@
 use pulp_client::{Distribution, Repository, Serves};
 use serde::Serialize;
 
-use crate::catalog::{Catalog, Names};
+use crate::access::{self, AccessState, Scope};
+use crate::catalog::{Catalog, GuardMode, Names};
 use crate::labels;
 use crate::ledger::Ledger;
 use crate::state::{ReleaseState, Served, VariantState};
@@ -63,6 +64,15 @@ pub enum Code {
     ProductionServesNothing,
     /// Production serves a version of another repository than the variant's staging one.
     ProductionServesOtherRepository,
+    /// An x509 content guard the catalog's `[access]` asks for does not exist.
+    ContentGuardMissing,
+    /// A content guard trusts another CA than the catalog's `[access]` names.
+    ContentGuardCaDiffers,
+    /// A distribution that `[access]` guards has no content guard (Pulp unguards a
+    /// distribution silently when its guard is deleted).
+    DistributionUnguarded,
+    /// A distribution has another content guard than `[access]` asks for.
+    DistributionGuardDiffers,
 }
 
 impl Code {
@@ -81,6 +91,10 @@ impl Code {
         Code::ProductionFollowsRepository,
         Code::ProductionServesNothing,
         Code::ProductionServesOtherRepository,
+        Code::ContentGuardMissing,
+        Code::ContentGuardCaDiffers,
+        Code::DistributionUnguarded,
+        Code::DistributionGuardDiffers,
     ];
 
     /// The stable string (as in JSON).
@@ -99,6 +113,10 @@ impl Code {
             Self::ProductionFollowsRepository => "production-follows-repository",
             Self::ProductionServesNothing => "production-serves-nothing",
             Self::ProductionServesOtherRepository => "production-serves-other-repository",
+            Self::ContentGuardMissing => "content-guard-missing",
+            Self::ContentGuardCaDiffers => "content-guard-ca-differs",
+            Self::DistributionUnguarded => "distribution-unguarded",
+            Self::DistributionGuardDiffers => "distribution-guard-differs",
         }
     }
 
@@ -404,6 +422,121 @@ pub fn check_production_distribution(
     };
     out.extend(served_finding.map(|f| f.by_promote(names)));
     out
+}
+
+/// The content guards' invariants (`[access]`): each x509 guard the catalog asks for exists
+/// and trusts the catalog's CA. Object: the guard's name.
+pub fn check_guards(catalog: &Catalog, release: &str, access: &AccessState) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for scope in Scope::ALL {
+        let Some(ca) = scope.x509_ca(catalog) else {
+            continue;
+        };
+        let name = access::guard_name(catalog, scope);
+        match access.guard(scope) {
+            None => out.push(
+                Finding::new(
+                    Code::ContentGuardMissing,
+                    &name,
+                    format!("x509 content guard {name} ([access.{scope}]) does not exist"),
+                )
+                .by_init(release, "create it with the catalog's CA"),
+            ),
+            Some(g) if !g.has_ca(ca) => out.push(
+                Finding::new(
+                    Code::ContentGuardCaDiffers,
+                    &name,
+                    format!(
+                        "x509 content guard {name} trusts another CA than [access.{scope}] ca_certificate"
+                    ),
+                )
+                .by_init(release, "replace its CA with the catalog's"),
+            ),
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+/// A distribution's content guard against `[access.<scope>]`: none wanted and none there,
+/// or the scope's x509 guard. Object: the base path the catalog derives.
+pub fn check_distribution_guard(
+    catalog: &Catalog,
+    names: &Names,
+    scope: Scope,
+    dist: Option<&Distribution>,
+    access: &AccessState,
+) -> Option<Finding> {
+    let rule = scope.rule(catalog)?;
+    let d = dist?;
+    let (what, object) = match scope {
+        Scope::Production => ("production distribution", &names.production_base_path),
+        Scope::Staging => ("staging distribution", &names.staging_base_path),
+    };
+    let name = access::guard_name(catalog, scope);
+    let release = &names.release;
+    match (rule.guard, &d.content_guard) {
+        (GuardMode::None, None) => None,
+        (GuardMode::None, Some(g)) => Some(
+            Finding::new(
+                Code::DistributionGuardDiffers,
+                object,
+                format!(
+                    "{what} {} has the content guard {g}; [access.{scope}] says guard = \"none\"",
+                    d.name
+                ),
+            )
+            .by_init(release, "detach the guard"),
+        ),
+        (GuardMode::X509, None) => Some(
+            Finding::new(
+                Code::DistributionUnguarded,
+                object,
+                format!(
+                    "{what} {} has no content guard: Pulp serves its files to anyone who reaches the content app (the x509 guard {name} {})",
+                    d.name,
+                    if access.guard(scope).is_some() { "is not attached" } else { "is missing" }
+                ),
+            )
+            .by_init(
+                release,
+                if access.guard(scope).is_some() {
+                    format!("attach the x509 guard {name}")
+                } else {
+                    format!("recreate the x509 guard {name} and attach it")
+                },
+            ),
+        ),
+        (GuardMode::X509, Some(g)) => {
+            let want = access.guard(scope).map(|w| &w.pulp_href);
+            (want != Some(g)).then(|| {
+                Finding::new(
+                    Code::DistributionGuardDiffers,
+                    object,
+                    format!(
+                        "{what} {} has the content guard {g}, not the x509 guard {name} of [access.{scope}]",
+                        d.name
+                    ),
+                )
+                .by_init(release, format!("attach the x509 guard {name}"))
+            })
+        }
+    }
+}
+
+/// The `[access]` invariants of one variant's distributions (staging, then production).
+pub fn check_variant_access(
+    catalog: &Catalog,
+    v: &VariantState,
+    access: &AccessState,
+) -> Vec<Finding> {
+    [
+        (Scope::Staging, v.staging.as_ref()),
+        (Scope::Production, v.production.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(scope, d)| check_distribution_guard(catalog, &v.names, scope, d, access))
+    .collect()
 }
 
 /// Every invariant of one variant.

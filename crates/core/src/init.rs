@@ -3,11 +3,12 @@
 use std::collections::BTreeMap;
 
 use pulp_client::{
-    DistributionHref, NewDistribution, PulpClient, RepositoryFields, RepositoryHref, Serves,
-    WaitOptions,
+    ContentGuardHref, DistributionHref, GuardKind, NewDistribution, PulpClient, RepositoryFields,
+    RepositoryHref, Serves, WaitOptions,
 };
 use serde::Serialize;
 
+use crate::access::{self, AccessState, Scope};
 use crate::catalog::{Catalog, Names};
 use crate::error::{Error, Result};
 use crate::findings::{self, Code, Finding};
@@ -38,6 +39,8 @@ pub enum ObjectKind {
     ProductionDistribution,
     /// The release's ledger (history of vet/promote/rollback).
     Ledger,
+    /// An x509 content guard of `[access]` (shared by the product's releases).
+    ContentGuard,
 }
 
 impl std::fmt::Display for ObjectKind {
@@ -47,6 +50,7 @@ impl std::fmt::Display for ObjectKind {
             Self::StagingDistribution => "staging distribution",
             Self::ProductionDistribution => "production distribution",
             Self::Ledger => "ledger repository",
+            Self::ContentGuard => "content guard",
         })
     }
 }
@@ -81,6 +85,15 @@ enum Op {
     MoveProduction(DistributionHref, Names),
     CreateLedger,
     ResetLedgerRetention(RepositoryHref),
+    CreateGuard(Scope),
+    UpdateGuardCa(Scope, ContentGuardHref),
+    /// `then`, and after it attach the scope's guard to the distribution (or detach any, for
+    /// `guard = "none"`).
+    AttachGuard {
+        then: Box<Op>,
+        distribution: DistributionHref,
+        scope: Scope,
+    },
 }
 
 /// What `init` would do: every object's action, and the findings about the release as it is.
@@ -96,6 +109,8 @@ pub struct InitPlan {
     pub findings: Vec<Finding>,
     #[serde(skip)]
     repositories: BTreeMap<String, RepositoryHref>,
+    #[serde(skip)]
+    guards: BTreeMap<Scope, ContentGuardHref>,
 }
 
 impl InitPlan {
@@ -184,8 +199,96 @@ fn update_or_unchanged(changes: Vec<String>, op: Op) -> (Action, Op) {
 
 /// Plan `init` of every variant of a release from its state; changes nothing.
 pub async fn plan_init(client: &PulpClient, catalog: &Catalog, release: &str) -> Result<InitPlan> {
-    let state = ReleaseState::load(client, catalog, release, &[]).await?;
-    Ok(plan_from_state(catalog, &state))
+    let (state, access) = futures::try_join!(
+        ReleaseState::load(client, catalog, release, &[]),
+        AccessState::load(client, catalog)
+    )?;
+    let mut plan = plan_from_state(catalog, &state);
+    plan_access(&mut plan, catalog, &state, &access);
+    Ok(plan)
+}
+
+/// Add `[access]` to a plan (pure): the guards first (create, or replace a CA that differs
+/// from the catalog's: the catalog is the source of truth), then attach each guard to the
+/// distributions of its scope (new distributions are created with it).
+pub fn plan_access(
+    plan: &mut InitPlan,
+    catalog: &Catalog,
+    state: &ReleaseState,
+    access: &AccessState,
+) {
+    let mut guard_items = Vec::new();
+    for scope in Scope::ALL {
+        let Some(ca) = scope.x509_ca(catalog) else {
+            continue;
+        };
+        let name = access::guard_name(catalog, scope);
+        let (action, op) = match access.guard(scope) {
+            None => (Action::Create, Op::CreateGuard(scope)),
+            Some(g) => {
+                plan.guards.insert(scope, g.pulp_href.clone());
+                if g.has_ca(ca) {
+                    (Action::Unchanged, Op::Nothing)
+                } else {
+                    (
+                        Action::Update(vec![format!(
+                            "ca_certificate → the catalog's [access.{scope}] ca_certificate"
+                        )]),
+                        Op::UpdateGuardCa(scope, g.pulp_href.clone()),
+                    )
+                }
+            }
+        };
+        guard_items.push(item("-", ObjectKind::ContentGuard, &name, None, action, op));
+    }
+    let mut found: Vec<Finding> = findings::check_guards(catalog, &state.release, access)
+        .into_iter()
+        .filter(|f| f.code != Code::ContentGuardMissing)
+        .collect();
+    for v in &state.variants {
+        for (scope, kind, dist) in [
+            (Scope::Staging, ObjectKind::StagingDistribution, &v.staging),
+            (
+                Scope::Production,
+                ObjectKind::ProductionDistribution,
+                &v.production,
+            ),
+        ] {
+            let (Some(d), Some(f)) = (
+                dist,
+                findings::check_distribution_guard(catalog, &v.names, scope, dist.as_ref(), access),
+            ) else {
+                continue;
+            };
+            let change = match scope.x509_ca(catalog) {
+                Some(_) => format!("content_guard → {}", access::guard_name(catalog, scope)),
+                None => "content_guard → none".to_owned(),
+            };
+            if let Some(i) = plan
+                .items
+                .iter_mut()
+                .find(|i| i.variant == v.names.variant && i.kind == kind)
+            {
+                let then = std::mem::replace(&mut i.op, Op::Nothing);
+                i.action = match std::mem::replace(&mut i.action, Action::Unchanged) {
+                    Action::Update(mut changes) => {
+                        changes.push(change);
+                        Action::Update(changes)
+                    }
+                    _ => Action::Update(vec![change]),
+                };
+                i.op = Op::AttachGuard {
+                    then: Box::new(then),
+                    distribution: d.pulp_href.clone(),
+                    scope,
+                };
+            }
+            found.push(f);
+        }
+    }
+    guard_items.append(&mut plan.items);
+    plan.items = guard_items;
+    plan.findings.extend(found);
 }
 
 /// The plan for a release in `state` (pure).
@@ -349,6 +452,7 @@ pub fn plan_from_state(catalog: &Catalog, state: &ReleaseState) -> InitPlan {
         items,
         findings: found,
         repositories,
+        guards: BTreeMap::new(),
     }
 }
 
@@ -378,9 +482,39 @@ pub async fn apply_init(
             ))
         })
     };
+    let mut guards = plan.guards.clone();
+    let guard_for =
+        |guards: &BTreeMap<Scope, ContentGuardHref>, scope: Scope| match scope.x509_ca(catalog) {
+            None => Ok(None),
+            Some(_) => guards.get(&scope).cloned().map(Some).ok_or_else(|| {
+                Error::Inconsistent(format!(
+                    "the content guard {} is missing after init made it",
+                    access::guard_name(catalog, scope)
+                ))
+            }),
+        };
     for i in &plan.items {
-        match &i.op {
-            Op::Nothing => {}
+        let (op, attach) = match &i.op {
+            Op::AttachGuard {
+                then,
+                distribution,
+                scope,
+            } => (then.as_ref(), Some((distribution, *scope))),
+            op => (op, None),
+        };
+        match op {
+            Op::Nothing | Op::AttachGuard { .. } => {}
+            Op::CreateGuard(scope) => {
+                let ca = scope.x509_ca(catalog).unwrap_or_default();
+                let g = client
+                    .create_cert_guard(GuardKind::X509, &i.name, ca)
+                    .await?;
+                guards.insert(*scope, g.pulp_href);
+            }
+            Op::UpdateGuardCa(scope, href) => {
+                let ca = scope.x509_ca(catalog).unwrap_or_default();
+                client.update_guard_ca(href, ca).await?;
+            }
             Op::CreateRepository(fields) => {
                 let r = client.create_repository(fields).await?;
                 repositories.insert(i.variant.clone(), r.pulp_href);
@@ -401,7 +535,7 @@ pub async fn apply_init(
                                 names,
                                 labels::ROLE_STAGING_INDEX,
                             ),
-                            content_guard: None,
+                            content_guard: guard_for(&guards, Scope::Staging)?,
                         },
                         wait,
                     )
@@ -426,7 +560,7 @@ pub async fn apply_init(
                                 names,
                                 labels::ROLE_PRODUCTION,
                             ),
-                            content_guard: None,
+                            content_guard: guard_for(&guards, Scope::Production)?,
                         },
                         wait,
                     )
@@ -461,6 +595,16 @@ pub async fn apply_init(
                     )
                     .await?;
             }
+        }
+        if let Some((distribution, scope)) = attach {
+            let guard = guard_for(&guards, scope)?;
+            client
+                .update_distribution(
+                    distribution,
+                    &serde_json::json!({ "content_guard": guard }),
+                    wait,
+                )
+                .await?;
         }
     }
     Ok(report(plan, false))

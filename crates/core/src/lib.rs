@@ -2,6 +2,7 @@
 //! `diff`, `vet`, `promote`/`rollback`/`history` and `prune`. Never prints; reports through
 //! return values and reporter traits so the CLI decides how things look.
 
+pub mod access;
 pub mod actor;
 pub mod catalog;
 pub mod client_config;
@@ -10,6 +11,7 @@ pub mod customer;
 pub mod diff;
 pub mod error;
 pub mod findings;
+pub mod front_config;
 pub mod init;
 pub mod labels;
 pub mod ledger;

@@ -7,6 +7,7 @@ use futures::TryStreamExt;
 use pulp_client::{PackageQuery, PulpClient};
 use serde::Serialize;
 
+use crate::access::AccessState;
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::findings::{self, Finding};
@@ -92,6 +93,7 @@ async fn variant_status(
     client: &PulpClient,
     catalog: &Catalog,
     v: &VariantState,
+    access: &AccessState,
 ) -> Result<VariantStatus> {
     let names = &v.names;
     let mut staging = StagingStatus {
@@ -136,7 +138,8 @@ async fn variant_status(
         build_id: number.and_then(|n| v.build(n)).map(str::to_owned),
         index_url: v.production.as_ref().and_then(|d| index_url(&d.base_url)),
     };
-    let findings = findings::check_variant(catalog, v);
+    let mut findings = findings::check_variant(catalog, v);
+    findings.extend(findings::check_variant_access(catalog, v, access));
     Ok(VariantStatus {
         variant: names.variant.clone(),
         staging,
@@ -148,7 +151,10 @@ async fn variant_status(
 /// Gather the status of every variant of a release. A release none of whose objects exist
 /// is an error ([`Error::ReleaseNotInitialized`]), not a list of findings.
 pub async fn status(client: &PulpClient, catalog: &Catalog, release: &str) -> Result<StatusReport> {
-    let state = ReleaseState::load(client, catalog, release, &[]).await?;
+    let (state, access) = futures::try_join!(
+        ReleaseState::load(client, catalog, release, &[]),
+        AccessState::load(client, catalog)
+    )?;
     if !state.any_exists() {
         return Err(Error::ReleaseNotInitialized {
             release: release.to_owned(),
@@ -158,12 +164,20 @@ pub async fn status(client: &PulpClient, catalog: &Catalog, release: &str) -> Re
         state
             .variants
             .iter()
-            .map(|v| variant_status(client, catalog, v)),
+            .map(|v| variant_status(client, catalog, v, &access)),
     )
     .await?;
     Ok(StatusReport {
         release: release.to_owned(),
         variants,
-        findings: findings::check_ledger(catalog, release, state.ledger.as_ref()),
+        findings: {
+            let mut f = findings::check_guards(catalog, release, &access);
+            f.extend(findings::check_ledger(
+                catalog,
+                release,
+                state.ledger.as_ref(),
+            ));
+            f
+        },
     })
 }

@@ -123,6 +123,105 @@ impl Front {
     }
 }
 
+/// A throwaway nginx running a configuration `wheelgate front-config --format nginx` wrote:
+/// its own master process in a temp dir, on a loopback port, stopped when dropped. The
+/// generated file is included unchanged into a minimal `nginx.conf` (pid, logs, temp dirs,
+/// `events {}`, `http { include ...; }`).
+#[derive(Debug)]
+pub struct NginxFront {
+    /// `https://127.0.0.1:<port>`.
+    pub url: String,
+    /// The state directory (nginx.conf, the generated include, logs/, cache/).
+    pub dir: PathBuf,
+    pid: Option<u32>,
+}
+
+impl NginxFront {
+    /// A free TCP port on 127.0.0.1 (for `front-config --listen 127.0.0.1:<port>`).
+    pub fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
+    }
+
+    /// Where the cache of a front in `dir` lives (pass it as `front-config --cache-dir`).
+    pub fn cache_dir(dir: &Path) -> PathBuf {
+        dir.join("cache")
+    }
+
+    /// Start nginx on `port` with `generated` (the front-config output) in `dir`, and wait
+    /// until it accepts connections. Panics with nginx's error log when it does not start.
+    pub fn start(dir: &Path, port: u16, generated: &str) -> Self {
+        let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+            .expect("nginx is not installed (make front-up installs it)");
+        for d in ["logs", "tmp", "cache"] {
+            std::fs::create_dir_all(dir.join(d)).unwrap();
+        }
+        std::fs::write(dir.join("front.conf"), generated).unwrap();
+        let root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let d = dir.display();
+        let conf = format!(
+            "{user}\nworker_processes 1;\ndaemon on;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log info;\n\
+             events {{ worker_connections 128; }}\n\
+             http {{\n  client_body_temp_path {d}/tmp/body;\n  proxy_temp_path {d}/tmp/proxy;\n  \
+             fastcgi_temp_path {d}/tmp/fastcgi;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n  \
+             access_log {d}/logs/access.log;\n  include {d}/front.conf;\n}}\n",
+            user = if root { "user root root;" } else { "" },
+        );
+        std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+        let out = std::process::Command::new(&nginx)
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .arg("-p")
+            .arg(format!("{d}/"))
+            .arg("-e")
+            .arg(dir.join("logs/error.log"))
+            .output()
+            .unwrap();
+        let log = || std::fs::read_to_string(dir.join("logs/error.log")).unwrap_or_default();
+        assert!(
+            out.status.success(),
+            "nginx did not start: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            log()
+        );
+        let pid = std::fs::read_to_string(dir.join("nginx.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse().ok());
+        let front = Self {
+            url: format!("https://127.0.0.1:{port}"),
+            dir: dir.to_owned(),
+            pid,
+        };
+        let up = (0..100).any(|_| {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            false
+        });
+        assert!(up, "nginx does not answer on port {port}\n{}", log());
+        front
+    }
+}
+
+impl Drop for NginxFront {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid {
+            let _ = std::process::Command::new("kill")
+                .args(["-QUIT", &pid.to_string()])
+                .status();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

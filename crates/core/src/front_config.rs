@@ -1,0 +1,482 @@
+//! `front-config`: the customer-facing TLS front of one release, generated from the catalog
+//! (pure: returns the file's contents; the binary writes them).
+//!
+//! The nginx format fills `config/front/front-config.nginx.in`: TLS; a client certificate
+//! required on every path; per base path of the release only certificates issued by that
+//! path's CA (production: `[access.production] ca_certificate`, `-test`: `[access.staging]`),
+//! checked from the issuer DN (`$ssl_client_i_dn`) since Pulp never checks guards on the
+//! index pages; `X-CLIENT-CERT` forwarded (a client's own overwritten); simple pages cached
+//! briefly and revalidated by ETag only (docs/front.md).
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use serde::Serialize;
+use url::Url;
+
+use crate::access::Scope;
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+
+/// The nginx template (config/front/front-config.nginx.in).
+pub const NGINX_TEMPLATE: &str = include_str!("../../../config/front/front-config.nginx.in");
+
+/// Which front.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FrontFormat {
+    /// An nginx `http {}` include: maps, a cache zone and one `server {}`.
+    Nginx,
+}
+
+/// What `front-config` is asked for. `None` leaves a clearly marked placeholder
+/// (`FILL-ME-...`) for the operator to fill.
+#[derive(Debug, Clone, Default)]
+pub struct FrontConfigOptions {
+    /// The release.
+    pub release: String,
+    /// `server_name`.
+    pub server_name: Option<String>,
+    /// `listen` address (`443`, `127.0.0.1:8443`) [default: 443].
+    pub listen: Option<String>,
+    /// The front's TLS certificate.
+    pub server_cert: Option<PathBuf>,
+    /// Its key.
+    pub server_key: Option<PathBuf>,
+    /// One PEM file with both CAs of `[access]` (nginx's `ssl_client_certificate`).
+    pub client_ca_bundle: Option<PathBuf>,
+    /// Pulp's API server origin (serves the index pages), e.g. `http://pulp-api:24817`.
+    pub upstream_api: Option<Url>,
+    /// Pulp's content app origin (serves the files), e.g. `http://pulp-content:24816`.
+    pub upstream_content: Option<Url>,
+    /// The path before a base path in index URLs [default: `/api/pypi/<domain>/` when the
+    /// catalog's `[pulp]` names a domain, else `/pypi/`].
+    pub index_prefix: Option<String>,
+    /// The path before a base path in file URLs [default: `/api/pulp-content/<domain>/` or
+    /// `/pulp/content/`].
+    pub content_prefix: Option<String>,
+    /// Where nginx keeps cached simple pages [default: `/var/cache/nginx/wheelgate-<id>`].
+    pub cache_dir: Option<PathBuf>,
+    /// How long a simple page is served from the cache before it is revalidated [default: 10].
+    pub cache_seconds: Option<u32>,
+}
+
+/// A generated front configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct FrontConfig {
+    /// The release.
+    pub release: String,
+    /// The format.
+    pub format: FrontFormat,
+    /// The file's contents.
+    pub contents: String,
+    /// The placeholders left for the operator (options not given).
+    pub placeholders: Vec<String>,
+    /// The issuer DN accepted on production paths.
+    pub production_issuer: String,
+    /// The issuer DN accepted on staging (`-test`) paths.
+    pub staging_issuer: String,
+}
+
+/// Generate the front of `opts.release` from the catalog.
+pub fn front_config(
+    catalog: &Catalog,
+    format: FrontFormat,
+    opts: &FrontConfigOptions,
+) -> Result<FrontConfig> {
+    let release = catalog.release(&opts.release)?;
+    let FrontFormat::Nginx = format;
+    let production_issuer = issuer_of(catalog, Scope::Production)?;
+    let staging_issuer = issuer_of(catalog, Scope::Staging)?;
+
+    let domain = catalog.pulp.domain.as_deref().filter(|d| !d.is_empty());
+    let index_prefix = prefix(
+        "--index-prefix",
+        opts.index_prefix.clone(),
+        match domain {
+            Some(d) => format!("/api/pypi/{d}/"),
+            None => "/pypi/".into(),
+        },
+    )?;
+    let content_prefix = prefix(
+        "--content-prefix",
+        opts.content_prefix.clone(),
+        match domain {
+            Some(d) => format!("/api/pulp-content/{d}/"),
+            None => "/pulp/content/".into(),
+        },
+    )?;
+    let id = format!("{}_{}", catalog.product, release.name).replace(['.', '-'], "_");
+
+    let mut placeholders = Vec::new();
+    let mut fill = |value: Option<String>, what: &str| -> Result<String> {
+        match value {
+            Some(v) => {
+                safe(what, &v)?;
+                Ok(v)
+            }
+            None => {
+                let p = format!("FILL-ME-{what}");
+                placeholders.push(p.clone());
+                Ok(p)
+            }
+        }
+    };
+    let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    let origin = |u: &Option<Url>| {
+        u.as_ref()
+            .map(|u| u.as_str().trim_end_matches('/').to_owned())
+    };
+    let server_name = fill(opts.server_name.clone(), "server-name")?;
+    let server_cert = fill(path(&opts.server_cert), "server-cert")?;
+    let server_key = fill(path(&opts.server_key), "server-key")?;
+    let bundle = fill(path(&opts.client_ca_bundle), "client-ca-bundle")?;
+    let upstream_api = fill(origin(&opts.upstream_api), "upstream-api")?;
+    let upstream_content = fill(origin(&opts.upstream_content), "upstream-content")?;
+    let listen = opts.listen.clone().unwrap_or_else(|| "443".into());
+    safe("listen", &listen)?;
+    let cache_dir = opts
+        .cache_dir
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| format!("/var/cache/nginx/wheelgate-{id}"));
+    safe("cache-dir", &cache_dir)?;
+
+    let mut class_map = String::new();
+    for v in &release.variants {
+        let names = catalog.names(&release.name, v);
+        for (base, class) in [
+            (&names.production_base_path, "production"),
+            (&names.staging_base_path, "staging"),
+        ] {
+            for p in [&index_prefix, &content_prefix] {
+                class_map.push_str(&format!(
+                    "    \"~^{}{}/\" {class};\n",
+                    regex_escape(p),
+                    regex_escape(base)
+                ));
+            }
+        }
+    }
+    let fill_note = if placeholders.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Fill in before use (or pass the flags): {}.\n#",
+            placeholders.join(", ")
+        )
+    };
+    let headers = [
+        "proxy_set_header Connection \"\";",
+        "proxy_set_header Host $http_host;",
+        "proxy_set_header X-Forwarded-Proto $scheme;",
+        "proxy_set_header X-Forwarded-Host $http_host;",
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "proxy_set_header X-CLIENT-CERT $ssl_client_escaped_cert;",
+        "proxy_set_header Accept-Encoding \"\"; # sub_filter needs plain bodies",
+    ];
+    let indent = |n: usize| {
+        headers
+            .iter()
+            .map(|h| format!("{}{h}", " ".repeat(n)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let catalog_name = catalog
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let values: Vec<(&str, String)> = vec![
+        ("PRODUCT", catalog.product.clone()),
+        ("RELEASE", release.name.clone()),
+        ("CATALOG", catalog_name),
+        ("ID", id.clone()),
+        ("FILL_NOTE", fill_note),
+        ("PRODUCTION_DN_KEY", nginx_quoted(&production_issuer)),
+        ("STAGING_DN_KEY", nginx_quoted(&staging_issuer)),
+        ("PRODUCTION_DN", production_issuer.clone()),
+        ("STAGING_DN", staging_issuer.clone()),
+        ("CLASS_MAP", class_map.trim_end().to_owned()),
+        ("CACHE_DIR", cache_dir),
+        ("LISTEN", listen),
+        ("SERVER_NAME", server_name),
+        ("SERVER_CERT", server_cert),
+        ("SERVER_KEY", server_key),
+        ("CLIENT_CA_BUNDLE", bundle),
+        ("UPSTREAM_API", upstream_api),
+        ("UPSTREAM_CONTENT", upstream_content),
+        ("INDEX_PREFIX_RE", regex_escape(&index_prefix)),
+        ("INDEX_PREFIX", index_prefix),
+        ("CONTENT_PREFIX", content_prefix),
+        (
+            "CACHE_SECONDS",
+            opts.cache_seconds.unwrap_or(10).to_string(),
+        ),
+        ("PROXY_HEADERS_INNER", indent(8)),
+        ("PROXY_HEADERS", indent(4)),
+    ];
+    let mut contents = NGINX_TEMPLATE.to_owned();
+    for (k, v) in &values {
+        contents = contents.replace(&format!("@{k}@"), v);
+    }
+    Ok(FrontConfig {
+        release: release.name.clone(),
+        format,
+        contents,
+        placeholders,
+        production_issuer,
+        staging_issuer,
+    })
+}
+
+fn issuer_of(catalog: &Catalog, scope: Scope) -> Result<String> {
+    let rule = scope.rule(catalog);
+    let (Some(path), Some(pem)) = (
+        rule.and_then(|r| r.ca_certificate.as_deref()),
+        rule.and_then(|r| r.ca_pem.as_deref()),
+    ) else {
+        return Err(Error::Usage(format!(
+            "{}: the front needs [access.{scope}] ca_certificate (the CA whose client certificates open the {scope} indexes)",
+            catalog.path.display()
+        )));
+    };
+    let der = first_certificate(pem).ok_or_else(|| unreadable(path, "no CERTIFICATE block"))?;
+    subject_rfc2253(&der).ok_or_else(|| unreadable(path, "its subject cannot be read"))
+}
+
+fn unreadable(path: &Path, why: &str) -> Error {
+    Error::Usage(format!(
+        "the CA certificate {} cannot be used for the front: {why}",
+        path.display()
+    ))
+}
+
+/// A path prefix as nginx and Pulp see it: `/.../`, safe to put into the config.
+fn prefix(flag: &str, given: Option<String>, default: String) -> Result<String> {
+    let p = given.unwrap_or(default);
+    let ok = p.starts_with('/')
+        && p.ends_with('/')
+        && !p.contains("//")
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b));
+    if ok {
+        Ok(p)
+    } else {
+        Err(Error::Usage(format!(
+            "{flag} {p:?}: expected a path such as /pypi/ (starting and ending with '/')"
+        )))
+    }
+}
+
+/// Refuse values that would break out of an nginx directive.
+fn safe(what: &str, v: &str) -> Result<()> {
+    if v.is_empty()
+        || v.chars()
+            .any(|c| c.is_whitespace() || "\"';{}$#\\".contains(c))
+    {
+        return Err(Error::Usage(format!(
+            "--{what} {v:?}: no spaces, quotes, ';', '{{', '}}', '$', '#' or '\\' (it goes into an nginx directive)"
+        )));
+    }
+    Ok(())
+}
+
+/// The inside of an nginx double-quoted string that means `s`.
+fn nginx_quoted(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if ".+*?()[]{}|^$\\".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn first_certificate(pem: &str) -> Option<Vec<u8>> {
+    let start = pem.find("-----BEGIN CERTIFICATE-----")?;
+    let body = &pem[start + "-----BEGIN CERTIFICATE-----".len()..];
+    let end = body.find("-----END CERTIFICATE-----")?;
+    let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(b64).ok()
+}
+
+/// One DER element at `pos`: (tag, start of contents, length).
+fn der(buf: &[u8], pos: usize) -> Option<(u8, usize, usize)> {
+    let tag = *buf.get(pos)?;
+    let first = *buf.get(pos + 1)?;
+    let (len, start) = if first < 0x80 {
+        (usize::from(first), pos + 2)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | usize::from(*buf.get(pos + 2 + i)?);
+        }
+        (len, pos + 2 + n)
+    };
+    (start + len <= buf.len()).then_some((tag, start, len))
+}
+
+/// The certificate's subject as OpenSSL prints it with `XN_FLAG_RFC2253` (what nginx's
+/// `$ssl_client_i_dn` shows for a certificate this CA issued): RDNs last to first, joined
+/// by `,`, multi-valued ones by `+`, short attribute names, RFC 2253 escapes, bytes outside
+/// printable ASCII as `\XX`, values of unknown string types as `#<hex DER>`.
+pub fn subject_rfc2253(cert_der: &[u8]) -> Option<String> {
+    let (_, cert, _) = der(cert_der, 0)?;
+    let (_, tbs, tbs_len) = der(cert_der, cert)?;
+    let tbs_end = tbs + tbs_len;
+    let mut pos = tbs;
+    let mut next = |buf: &[u8]| -> Option<(u8, usize, usize)> {
+        let e = der(buf, pos)?;
+        pos = e.1 + e.2;
+        (pos <= tbs_end).then_some(e)
+    };
+    if next(cert_der)?.0 == 0xa0 {
+        next(cert_der)?; // [0] version, then the serial number
+    }
+    next(cert_der)?; // signature algorithm
+    next(cert_der)?; // issuer
+    next(cert_der)?; // validity
+    let (tag, start, len) = next(cert_der)?; // subject
+    if tag != 0x30 {
+        return None;
+    }
+    let mut rdns = Vec::new();
+    let mut p = start;
+    while p < start + len {
+        let (set_tag, s, l) = der(cert_der, p)?;
+        if set_tag != 0x31 {
+            return None;
+        }
+        let mut parts = Vec::new();
+        let mut q = s;
+        while q < s + l {
+            let (_, a, al) = der(cert_der, q)?;
+            let (oid_tag, o, ol) = der(cert_der, a)?;
+            if oid_tag != 0x06 {
+                return None;
+            }
+            let (vt, v, vl) = der(cert_der, o + ol)?;
+            let name = attribute_name(cert_der.get(o..o + ol)?)?;
+            let value =
+                attribute_value(vt, cert_der.get(v..v + vl)?, cert_der.get(o + ol..v + vl)?)?;
+            parts.push(format!("{name}={value}"));
+            q = a + al;
+        }
+        rdns.push(parts.join("+"));
+        p = s + l;
+    }
+    rdns.reverse();
+    Some(rdns.join(","))
+}
+
+fn attribute_name(oid: &[u8]) -> Option<String> {
+    let mut arcs: Vec<u64> = Vec::new();
+    let mut acc = 0u64;
+    for (i, b) in oid.iter().enumerate() {
+        acc = (acc << 7) | u64::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            if arcs.is_empty() {
+                let first = (acc / 40).min(2);
+                arcs.push(first);
+                arcs.push(acc - first * 40);
+            } else {
+                arcs.push(acc);
+            }
+            acc = 0;
+        } else if i + 1 == oid.len() {
+            return None;
+        }
+    }
+    let dotted = arcs
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(".");
+    let short = match dotted.as_str() {
+        "2.5.4.3" => "CN",
+        "2.5.4.4" => "SN",
+        "2.5.4.5" => "serialNumber",
+        "2.5.4.6" => "C",
+        "2.5.4.7" => "L",
+        "2.5.4.8" => "ST",
+        "2.5.4.9" => "street",
+        "2.5.4.10" => "O",
+        "2.5.4.11" => "OU",
+        "2.5.4.12" => "title",
+        "2.5.4.42" => "GN",
+        "2.5.4.46" => "dnQualifier",
+        "0.9.2342.19200300.100.1.1" => "UID",
+        "0.9.2342.19200300.100.1.25" => "DC",
+        "1.2.840.113549.1.9.1" => "emailAddress",
+        _ => return Some(dotted),
+    };
+    Some(short.to_owned())
+}
+
+fn attribute_value(tag: u8, bytes: &[u8], whole: &[u8]) -> Option<String> {
+    let text: String = match tag {
+        // UTF8String, PrintableString, T61String (as Latin-1), IA5String, NumericString
+        0x0c => String::from_utf8(bytes.to_vec()).ok()?,
+        0x12 | 0x13 | 0x14 | 0x16 => bytes.iter().map(|&b| char::from(b)).collect(),
+        // BMPString (UTF-16BE)
+        0x1e => {
+            let units: Vec<u16> = bytes
+                .chunks(2)
+                .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))
+                .collect();
+            String::from_utf16(&units).ok()?
+        }
+        _ => return Some(format!("#{}", hex::encode_upper(whole))),
+    };
+    let n = text.chars().count();
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        let edge = (i == 0 && (c == '#' || c == ' ')) || (i + 1 == n && c == ' ');
+        if edge || ",+\"\\<>;".contains(c) {
+            out.push('\\');
+            out.push(c);
+        } else if c.is_ascii() && !c.is_ascii_control() {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("\\{b:02X}"));
+            }
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_like_openssl_rfc2253() {
+        assert_eq!(attribute_value(0x0c, b"a,b", b"").unwrap(), "a\\,b");
+        assert_eq!(attribute_value(0x13, b" x ", b"").unwrap(), "\\ x\\ ");
+        assert_eq!(
+            attribute_value(0x0c, "é".as_bytes(), b"").unwrap(),
+            "\\C3\\A9"
+        );
+        assert_eq!(attribute_name(&[0x55, 0x04, 0x03]).unwrap(), "CN");
+        assert_eq!(
+            attribute_name(&[0x2a, 0x86, 0x48, 0x01]).unwrap(),
+            "1.2.840.1"
+        );
+        assert_eq!(regex_escape("/pypi/p/3.0/cpu/"), "/pypi/p/3\\.0/cpu/");
+        assert!(safe("server-name", "index.example.com").is_ok());
+        assert!(safe("server-name", "a; b").is_err());
+        assert!(prefix("--index-prefix", Some("pypi".into()), String::new()).is_err());
+    }
+}
