@@ -29,3 +29,10 @@ fn release_engineer_and_sre_commands_help() {
         insta::assert_snapshot!(format!("help_{cmd}"), help(&[cmd, "--help"]));
     }
 }
+
+#[test]
+fn customer_side_commands_help() {
+    for cmd in ["client-config", "client-cert", "mirror", "front-config"] {
+        insta::assert_snapshot!(format!("help_{cmd}"), help(&[cmd, "--help"]));
+    }
+}
