@@ -22,9 +22,16 @@ pub enum Format {
 /// `front-config`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Release, e.g. 3.0 or 3.5-EA2 (as in the catalog).
-    #[arg(long)]
-    pub release: String,
+    /// Release, e.g. 3.0 or 3.5-EA2 (as in the catalog); repeatable: one server for all of them.
+    #[arg(
+        long = "release",
+        value_name = "RELEASE",
+        required_unless_present = "all_releases"
+    )]
+    pub releases: Vec<String>,
+    /// Every release of the catalog.
+    #[arg(long, conflicts_with = "releases")]
+    pub all_releases: bool,
     /// Which front.
     #[arg(long, value_enum)]
     pub format: Format,
@@ -71,7 +78,11 @@ pub struct Args {
 /// Run `front-config`.
 pub fn run(catalog: &Catalog, out: &Printer, a: &Args) -> Result<ExitStatus> {
     let opts = FrontConfigOptions {
-        release: a.release.clone(),
+        releases: if a.all_releases {
+            catalog.releases.keys().cloned().collect()
+        } else {
+            a.releases.clone()
+        },
         server_name: a.server_name.clone(),
         listen: a.listen.clone(),
         server_cert: a.server_cert.clone(),
@@ -88,7 +99,7 @@ pub fn run(catalog: &Catalog, out: &Printer, a: &Args) -> Result<ExitStatus> {
         Format::Nginx => FrontFormat::Nginx,
     };
     let report = front_config::front_config(catalog, format, &opts)
-        .with_context(|| format!("front-config of release {} failed", a.release))?;
+        .with_context(|| format!("front-config of {} failed", opts.releases.join(", ")))?;
     if out.is_json() {
         out.json(&report)?;
     } else {

@@ -1,8 +1,9 @@
-//! `front-config`: the customer-facing TLS front of one release, generated from the catalog
+//! `front-config`: the customer-facing TLS front of one or more releases (one `server {}` for
+//! all of them, so one host serves every release), generated from the catalog
 //! (pure: returns the file's contents; the binary writes them).
 //!
 //! The nginx format fills `config/front/front-config.nginx.in`: TLS; a client certificate
-//! required on every path; per base path of the release only certificates issued by that
+//! required on every path; per base path of the releases only certificates issued by that
 //! path's CA (production: `[access.production] ca_certificate`, `-test`: `[access.staging]`),
 //! checked from the issuer DN (`$ssl_client_i_dn`) since Pulp never checks guards on the
 //! index pages; `X-CLIENT-CERT` forwarded (a client's own overwritten); simple pages cached
@@ -33,8 +34,8 @@ pub enum FrontFormat {
 /// (`FILL-ME-...`) for the operator to fill.
 #[derive(Debug, Clone, Default)]
 pub struct FrontConfigOptions {
-    /// The release.
-    pub release: String,
+    /// The releases (at least one; each once, as in the catalog).
+    pub releases: Vec<String>,
     /// `server_name`.
     pub server_name: Option<String>,
     /// `listen` address (`443`, `127.0.0.1:8443`) [default: 443].
@@ -64,8 +65,8 @@ pub struct FrontConfigOptions {
 /// A generated front configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct FrontConfig {
-    /// The release.
-    pub release: String,
+    /// The releases.
+    pub releases: Vec<String>,
     /// The format.
     pub format: FrontFormat,
     /// The file's contents.
@@ -78,13 +79,28 @@ pub struct FrontConfig {
     pub staging_issuer: String,
 }
 
-/// Generate the front of `opts.release` from the catalog.
+/// Generate the front of `opts.releases` from the catalog.
 pub fn front_config(
     catalog: &Catalog,
     format: FrontFormat,
     opts: &FrontConfigOptions,
 ) -> Result<FrontConfig> {
-    let release = catalog.release(&opts.release)?;
+    if opts.releases.is_empty() {
+        return Err(Error::Usage(
+            "front-config needs --release (repeatable) or --all-releases".into(),
+        ));
+    }
+    let mut releases = Vec::new();
+    for r in &opts.releases {
+        let release = catalog.release(r)?;
+        if !releases
+            .iter()
+            .any(|x: &&crate::catalog::Release| x.name == release.name)
+        {
+            releases.push(release);
+        }
+    }
+    let release_names: Vec<String> = releases.iter().map(|r| r.name.clone()).collect();
     let FrontFormat::Nginx = format;
     let production_issuer = issuer_of(catalog, Scope::Production)?;
     let staging_issuer = issuer_of(catalog, Scope::Staging)?;
@@ -106,7 +122,7 @@ pub fn front_config(
             None => "/pulp/content/".into(),
         },
     )?;
-    let id = format!("{}_{}", catalog.product, release.name).replace(['.', '-'], "_");
+    let id = catalog.product.replace(['.', '-'], "_");
 
     let mut placeholders = Vec::new();
     let mut fill = |value: Option<String>, what: &str| -> Result<String> {
@@ -143,7 +159,10 @@ pub fn front_config(
     safe("cache-dir", &cache_dir)?;
 
     let mut class_map = String::new();
-    for v in &release.variants {
+    for (release, v) in releases
+        .iter()
+        .flat_map(|r| r.variants.iter().map(move |v| (r, v)))
+    {
         let names = catalog.names(&release.name, v);
         for (base, class) in [
             (&names.production_base_path, "production"),
@@ -189,7 +208,15 @@ pub fn front_config(
         .unwrap_or_default();
     let values: Vec<(&str, String)> = vec![
         ("PRODUCT", catalog.product.clone()),
-        ("RELEASE", release.name.clone()),
+        ("RELEASES", release_names.join(", ")),
+        (
+            "RELEASE_FLAGS",
+            release_names
+                .iter()
+                .map(|r| format!("--release {r}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
         ("CATALOG", catalog_name),
         ("ID", id.clone()),
         ("FILL_NOTE", fill_note),
@@ -221,7 +248,7 @@ pub fn front_config(
         contents = contents.replace(&format!("@{k}@"), v);
     }
     Ok(FrontConfig {
-        release: release.name.clone(),
+        releases: release_names,
         format,
         contents,
         placeholders,
@@ -460,6 +487,82 @@ fn attribute_value(tag: u8, bytes: &[u8], whole: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A self-signed CA with this common name and organisation, as PEM.
+    fn ca(cn: &str, org: &str) -> String {
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name
+            .push(rcgen::DnType::OrganizationName, org);
+        p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let key = rcgen::KeyPair::generate().unwrap();
+        p.self_signed(&key).unwrap().pem()
+    }
+
+    #[test]
+    fn one_server_for_several_releases() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("c.pem"), ca("Customer CA", "Vendor, Inc.")).unwrap();
+        std::fs::write(dir.path().join("i.pem"), ca("Internal CA", "Vendor")).unwrap();
+        let catalog = Catalog::parse(
+            &dir.path().join("wheelgate.toml"),
+            "product = \"rhoai\"\n\
+             [variants.cpu]\npython = [\"cp312\"]\nplatforms = [\"linux_x86_64\"]\n\
+             [variants.cuda]\npython = [\"cp312\"]\nplatforms = [\"linux_x86_64\"]\n\
+             [releases.\"3.0\"]\nvariants = [\"cpu\"]\n\
+             [releases.\"3.5-EA2\"]\nvariants = [\"cpu\", \"cuda\"]\n\
+             [access.production]\nguard = \"x509\"\nca_certificate = \"c.pem\"\n\
+             [access.staging]\nguard = \"none\"\nca_certificate = \"i.pem\"\n",
+        )
+        .unwrap();
+        let opts = |releases: &[&str]| FrontConfigOptions {
+            releases: releases.iter().map(|r| (*r).to_owned()).collect(),
+            ..Default::default()
+        };
+        let f = front_config(
+            &catalog,
+            FrontFormat::Nginx,
+            &opts(&["3.0", "3.5-EA2", "3.0"]),
+        )
+        .unwrap();
+        assert_eq!(f.releases, ["3.0", "3.5-EA2"]);
+        // RFC 2253: last RDN first, the comma in the organisation escaped.
+        assert_eq!(f.production_issuer, "CN=Customer CA,O=Vendor\\, Inc.");
+        assert_eq!(f.staging_issuer, "CN=Internal CA,O=Vendor");
+        let c = &f.contents;
+        assert_eq!(c.matches("\nserver {\n").count(), 1, "{c}");
+        assert_eq!(c.matches("map_hash_bucket_size").count(), 1);
+        for (path, class) in [
+            ("rhoai/3\\.0/cpu/", "production"),
+            ("rhoai/3\\.0/cpu-test/", "staging"),
+            ("rhoai/3\\.5-EA2/cuda/", "production"),
+            ("rhoai/3\\.5-EA2/cpu-test/", "staging"),
+        ] {
+            assert!(
+                c.contains(&format!("\"~^/pypi/{path}\" {class};")),
+                "{path}: {c}"
+            );
+            assert!(
+                c.contains(&format!("\"~^/pulp/content/{path}\" {class};")),
+                "{path}: {c}"
+            );
+        }
+        assert!(!c.contains("rhoai/3\\.0/cuda/"), "cuda is not in 3.0");
+        assert!(
+            c.contains("\"SUCCESS|production|CN=Customer CA,O=Vendor\\\\, Inc.\" \"\";"),
+            "{c}"
+        );
+        let unfilled = c
+            .split('@')
+            .skip(1)
+            .any(|w| w.starts_with(|ch: char| ch.is_ascii_uppercase()));
+        assert!(!unfilled, "a template key left unfilled: {c}");
+        assert_eq!(f.placeholders.len(), 6, "{:?}", f.placeholders);
+        let e = front_config(&catalog, FrontFormat::Nginx, &opts(&["9.9"])).unwrap_err();
+        assert!(e.to_string().contains("9.9"), "{e}");
+        assert!(front_config(&catalog, FrontFormat::Nginx, &opts(&[])).is_err());
+    }
 
     #[test]
     fn escapes_like_openssl_rfc2253() {
