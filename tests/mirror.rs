@@ -278,8 +278,10 @@ async fn mirror_a_release_through_the_front(layout: &'static str) {
     ]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("client certificate"), "{}", r.stderr);
+    // The hint names mirror's own flags, not promote's --index-*.
+    let hint = r.stderr.split("\nhint: ").nth(1).unwrap_or_default();
     assert!(
-        r.stderr.contains("hint:") || r.stderr.contains("Caused by"),
+        hint.contains("--cert") && !hint.contains("--index-"),
         "{}",
         r.stderr
     );

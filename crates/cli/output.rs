@@ -141,10 +141,23 @@ impl Printer {
                 }
             }
         }
-        if let Some(h) = core.and_then(|c| c.hint()) {
+        if let Some(h) = hint(err) {
             let _ = writeln!(e, "\nhint: {h}");
         }
     }
+}
+
+/// The hint of the first error in the chain that has one (the libraries' typed errors say what
+/// the user can do; the binary only prints it).
+fn hint(err: &anyhow::Error) -> Option<String> {
+    err.chain().find_map(|c| {
+        if let Some(e) = c.downcast_ref::<wheelgate_core::Error>() {
+            e.hint()
+        } else {
+            c.downcast_ref::<wheelgate_mirror::MirrorError>()
+                .and_then(wheelgate_mirror::MirrorError::hint)
+        }
+    })
 }
 
 fn error_document(
@@ -164,7 +177,7 @@ fn error_document(
         "causes": err.chain().skip(1).map(|c| c.to_string()).collect::<Vec<_>>(),
         "exit_code": exit_code,
         "problems": problems,
-        "hint": core.and_then(|c| c.hint()),
+        "hint": hint(err),
     })
 }
 

@@ -198,7 +198,7 @@ pub async fn mirror(
     })
     .map_err(|source| Error::CustomerSetup {
         source,
-        hint: "mirror reads the index with --cert/--ca-bundle, else the catalog's [customer] client_cert, client_key and ca_bundle",
+        hint: wheelgate_mirror::MIRROR_CERTS,
     })?;
     wheelgate_mirror::mirror(&client, &plan.options, reporter)
         .await

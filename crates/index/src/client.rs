@@ -552,7 +552,9 @@ mod tests {
         let body = b"<html>\r\n<head><title>400 No required SSL certificate was sent</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>No required SSL certificate was sent</center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>";
         let e = status_error("https://f/", StatusCode::BAD_REQUEST, body);
         assert!(matches!(e, IndexError::ClientCertRequired { .. }), "{e:?}");
-        assert!(e.hint().is_some_and(|h| h.contains("--index-cert")));
+        assert!(e
+            .hint()
+            .is_some_and(|h| h.contains("[customer] client_cert")));
         let body = b"<html><head><title>400 The SSL certificate error</title></head></html>";
         let e = status_error("https://f/", StatusCode::BAD_REQUEST, body);
         assert!(matches!(e, IndexError::ClientCertRejected { .. }), "{e:?}");

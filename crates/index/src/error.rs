@@ -17,16 +17,17 @@ pub enum SetupError {
 }
 
 impl SetupError {
-    /// What the user can do about it, for the CLI's `hint:` line.
+    /// What the user can do about it, for the CLI's `hint:` line. Names catalog settings, not
+    /// flags: each command adds how its own flags set them.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
             Self::Tls(TlsConfigError::V1Certificate { .. }) => Some(
                 "re-issue the client certificate as X.509 v3, e.g. `openssl x509 -req ... -extfile ext.cnf` with `basicConstraints=CA:FALSE` and `extendedKeyUsage=clientAuth`",
             ),
             Self::Tls(TlsConfigError::NoKey { .. }) => Some(
-                "give the key too: [customer] client_key / --index-key, or one PEM holding key and certificate",
+                "give the key too: [customer] client_key, or one PEM holding key and certificate",
             ),
-            Self::Tls(_) => Some("check [customer] client_cert, client_key and ca_bundle (--index-cert, --index-key, --index-ca-bundle)"),
+            Self::Tls(_) => Some("check the client certificate, its key and the CA bundle ([customer] client_cert, client_key and ca_bundle)"),
             Self::Build(_) => None,
         }
     }
@@ -182,17 +183,18 @@ impl IndexError {
         }
     }
 
-    /// What the user can do about it, for the CLI's `hint:` line.
+    /// What the user can do about it, for the CLI's `hint:` line. Names catalog settings, not
+    /// flags: each command adds how its own flags set them.
     pub fn hint(&self) -> Option<&'static str> {
         use TransportFailure as F;
-        let client_cert = "set [customer] client_cert (one PEM with key and certificate, or with client_key) or pass --index-cert/--index-key";
+        let client_cert = "give a client certificate: [customer] client_cert (one PEM with key and certificate, or with client_key)";
         match self {
             Self::ClientCertRequired { .. } => Some(client_cert),
             Self::ClientCertRejected { .. } => Some(
-                "the server does not accept this client certificate: check that [customer] client_cert / --index-cert is the one issued for this index and has not expired",
+                "the server does not accept this client certificate: check that it is the one issued for this index and has not expired",
             ),
             Self::AccessRefused { .. } => Some(
-                "the index refused the request; it may need a client certificate: [customer] client_cert / --index-cert",
+                "the index refused the request; it may need a client certificate ([customer] client_cert)",
             ),
             Self::HashMismatch { .. } => Some(
                 "the index serves other bytes than it lists: re-run, and if it persists, check what the index serves",
@@ -200,10 +202,10 @@ impl IndexError {
             Self::Transport { source, .. } => match &source.failure {
                 F::ClientCertRequired => Some(client_cert),
                 F::ClientCertRejected { .. } => Some(
-                    "the server does not accept this client certificate: check [customer] client_cert / --index-cert (issuer, expiry)",
+                    "the server does not accept this client certificate: check its issuer and expiry",
                 ),
                 F::ServerCertUntrusted { .. } => Some(
-                    "pass the CA bundle that issued the index's certificate: [customer] ca_bundle / --index-ca-bundle",
+                    "trust the CA that issued the index's certificate: [customer] ca_bundle",
                 ),
                 F::ServerCertExpired { .. } => Some("the index's TLS certificate must be renewed (or the clock here is wrong)"),
                 F::NameMismatch { .. } => Some(

@@ -108,16 +108,31 @@ impl MirrorError {
         matches!(self, Self::Invalid(_))
     }
 
-    /// What the user can do about it, for the CLI's `hint:` line.
-    pub fn hint(&self) -> Option<&'static str> {
+    /// What the user can do about it, for the CLI's `hint:` line. A certificate problem also
+    /// says where `wheelgate mirror` takes the certificate from.
+    pub fn hint(&self) -> Option<String> {
         match self {
             Self::UnsafeName { .. } => Some(
-                "the index serves a file name with a path separator, `..`, a leading dot or a control character; nothing was written for it — report it to the index's operators",
+                "the index serves a file name with a path separator, `..`, a leading dot or a control character; nothing was written for it — report it to the index's operators".into(),
             ),
             Self::NoIndex { .. } => Some(
-                "check --index-url-template (placeholders {product}, {release}, {variant}) and that the variant is promoted",
+                "check --index-url-template (placeholders {product}, {release}, {variant}) and that the variant is promoted".into(),
             ),
-            _ => self.index_error().and_then(IndexError::hint),
+            _ => {
+                let e = self.index_error()?;
+                let h = e.hint();
+                if e.is_access_problem() {
+                    Some(format!(
+                        "{}{MIRROR_CERTS}",
+                        h.map(|h| format!("{h}; ")).unwrap_or_default()
+                    ))
+                } else {
+                    h.map(str::to_owned)
+                }
+            }
         }
     }
 }
+
+/// Where `wheelgate mirror` takes its certificates from.
+pub const MIRROR_CERTS: &str = "mirror reads the index with --cert/--ca-bundle, else the catalog's [customer] client_cert, client_key and ca_bundle";

@@ -19,7 +19,7 @@ mod mirror;
 mod names;
 mod pages;
 
-pub use error::MirrorError;
+pub use error::{MirrorError, MIRROR_CERTS};
 pub use manifest::{Manifest, ManifestFile, ManifestVariant, MANIFEST_FILE};
 pub use mirror::{
     mirror, MirrorOptions, MirrorSummary, NoReporter, Reporter, VariantSource, VariantSummary,
