@@ -22,5 +22,6 @@ mod help;
 mod init_status;
 mod invalid;
 mod mirror;
+mod mirror_sync;
 mod release;
 mod upload;

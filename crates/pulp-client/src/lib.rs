@@ -46,10 +46,10 @@ pub use error::{ApiErrorBody, ClientError, ConfigError, Result, TaskError, Uploa
 pub use files::{AddedFile, FileContent, FileRepository};
 pub use guards::{ContentGuard, GuardKind};
 pub use hrefs::*;
-pub use remotes::{NewRemote, Remote};
+pub use remotes::{HiddenField, NewRemote, Remote};
 pub use repositories::{
     ContentCount, ContentSummary, Modify, ModifyOutcome, Repository, RepositoryFields,
-    RepositoryVersion,
+    RepositoryVersion, SyncOutcome,
 };
 pub use status::{ComponentVersion, Status};
 pub use tasks::{Task, TaskQuery, TaskState, WaitOptions};

@@ -148,6 +148,22 @@ pub struct ModifyOutcome {
     pub new_version: Option<RepositoryVersionHref>,
 }
 
+/// The body of a sync request.
+#[derive(Serialize)]
+struct SyncBody<'a> {
+    remote: &'a RemoteHref,
+    mirror: bool,
+}
+
+/// The result of a completed sync.
+#[derive(Debug, Clone)]
+pub struct SyncOutcome {
+    /// The task that ran.
+    pub task: Task,
+    /// The new version, or `None` when nothing changed.
+    pub new_version: Option<RepositoryVersionHref>,
+}
+
 impl PulpClient {
     /// Create a repository (synchronous, 201).
     pub async fn create_repository(&self, fields: &RepositoryFields) -> Result<Repository> {
@@ -216,20 +232,48 @@ impl PulpClient {
         Ok(ModifyOutcome { task, new_version })
     }
 
-    /// Sync a repository from a remote (a task); returns the task href.
+    /// The request that syncs a repository from a remote (built, not sent): `POST
+    /// <repository>sync/ {"remote", "mirror"}`. With `mirror`, the new version holds exactly
+    /// what the remote offers; without, what it offers is added to the latest version.
+    pub fn sync_request(
+        &self,
+        repo: &RepositoryHref,
+        remote: &RemoteHref,
+        mirror: bool,
+    ) -> Result<ApiRequest> {
+        let url = self
+            .href_url(repo.as_str())?
+            .join("sync/")
+            .map_err(|_| ClientError::Url(repo.to_string()))?;
+        ApiRequest::new(Method::POST, url).json(&SyncBody { remote, mirror })
+    }
+
+    /// Start a sync of a repository from a remote (a task); returns the task href.
     pub async fn start_sync(
         &self,
         repo: &RepositoryHref,
         remote: &RemoteHref,
         mirror: bool,
     ) -> Result<TaskHref> {
-        let url = self
-            .href_url(repo.as_str())?
-            .join("sync/")
-            .map_err(|_| ClientError::Url(repo.to_string()))?;
-        let req = ApiRequest::new(Method::POST, url)
-            .json(&serde_json::json!({"remote": remote, "mirror": mirror}))?;
-        self.request_task(req).await
+        self.request_task(self.sync_request(repo, remote, mirror)?)
+            .await
+    }
+
+    /// Sync a repository from a remote and wait for it: one new version, or none when the
+    /// remote offers nothing new. A sync that fails upstream (e.g. the upstream refused the
+    /// client certificate) is [`TaskError::Failed`](crate::TaskError::Failed) with Pulp's
+    /// description.
+    pub async fn sync(
+        &self,
+        repo: &RepositoryHref,
+        remote: &RemoteHref,
+        mirror: bool,
+        wait: &WaitOptions,
+    ) -> Result<SyncOutcome> {
+        let task = self.start_sync(repo, remote, mirror).await?;
+        let task = self.wait_task(&task, wait).await?;
+        let new_version = task.created_version();
+        Ok(SyncOutcome { task, new_version })
     }
 
     /// Get a repository version.
@@ -277,6 +321,32 @@ mod tests {
         let body = body.as_object().unwrap();
         assert_eq!(body.len(), 1);
         assert!(body.contains_key("add_content_units"));
+    }
+
+    #[test]
+    fn sync_posts_the_remote_and_mode_to_the_repository() {
+        let mut c = crate::ClientConfig::new(url::Url::parse("http://127.0.0.1:24817").unwrap());
+        c.domains_enabled = Some(false);
+        let client = PulpClient::new(c).unwrap();
+        let req = client
+            .sync_request(
+                &RepositoryHref::new("/pulp/api/v3/repositories/python/python/01a2/"),
+                &RemoteHref::new("/pulp/api/v3/remotes/python/python/01b3/"),
+                true,
+            )
+            .unwrap();
+        assert_eq!(req.method, Method::POST);
+        assert_eq!(
+            req.url.as_str(),
+            "http://127.0.0.1:24817/pulp/api/v3/repositories/python/python/01a2/sync/"
+        );
+        assert_eq!(
+            req.body,
+            crate::RequestBody::Json(serde_json::json!({
+                "remote": "/pulp/api/v3/remotes/python/python/01b3/",
+                "mirror": true,
+            }))
+        );
     }
 
     #[test]

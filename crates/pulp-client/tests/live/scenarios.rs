@@ -531,6 +531,7 @@ pub async fn guards_and_remotes(p: &LocalPulp) {
             url: "https://pypi.org/".into(),
             policy: Some("on_demand".into()),
             includes: vec!["shelf-reader".into()],
+            ..Default::default()
         })
         .await
         .unwrap();
