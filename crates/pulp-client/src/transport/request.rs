@@ -12,13 +12,51 @@ use crate::error::{ClientError, Result};
 
 pub use wheelgate_http::Idempotency;
 
-/// A request body.
-#[derive(Debug, Clone, PartialEq)]
+/// A request body. Its `Debug` hides the values of secret fields (a remote's `client_key`,
+/// `password`, `proxy_password`, a guard's `private_key`), wherever they are in the JSON.
+#[derive(Clone, PartialEq)]
 pub enum RequestBody {
     /// No body.
     Empty,
     /// A JSON body.
     Json(Value),
+}
+
+/// JSON fields whose values never appear in `Debug` output.
+const SECRET_FIELDS: &[&str] = &[
+    "client_key",
+    "password",
+    "proxy_password",
+    "private_key",
+    "token",
+];
+
+fn redacted(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let v = if SECRET_FIELDS.contains(&k.as_str()) && !v.is_null() {
+                        Value::String("****".into())
+                    } else {
+                        redacted(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(redacted).collect()),
+        v => v.clone(),
+    }
+}
+
+impl std::fmt::Debug for RequestBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Empty => f.write_str("Empty"),
+            Self::Json(v) => f.debug_tuple("Json").field(&redacted(v)).finish(),
+        }
+    }
 }
 
 /// A request to the Pulp API, built but not sent (so tests can inspect it).
@@ -110,6 +148,25 @@ pub(crate) fn snippet(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_hides_secret_fields() {
+        let body = RequestBody::Json(serde_json::json!({
+            "name": "r",
+            "client_key": "-----BEGIN PRIVATE KEY-----\nsecretkey",
+            "nested": [{"password": "hunter2", "proxy_password": null}],
+        }));
+        let shown = format!("{body:?}");
+        assert!(
+            !shown.contains("secretkey") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("\"name\": String(\"r\")") || shown.contains("\"r\""),
+            "{shown}"
+        );
+        assert!(shown.contains("proxy_password"), "{shown}");
+    }
 
     #[test]
     fn requests_are_inspectable() {
