@@ -19,6 +19,17 @@ use crate::ApiRequest;
 
 const PACKAGES: &str = "content/python/packages/";
 
+/// How one synchronous upload request is sent.
+#[derive(Debug, Clone)]
+pub(crate) struct SyncRequest<'a> {
+    /// The whole-file sha256, sent as the `sha256` field.
+    pub sha256: Option<&'a str>,
+    /// Client-side time-out of the whole request (else the client's).
+    pub timeout: Option<std::time::Duration>,
+    /// Whether a failure after sending may be retried.
+    pub idempotency: crate::Idempotency,
+}
+
 /// A python package content unit (one file: wheel or sdist).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Package {
@@ -230,10 +241,28 @@ impl PulpClient {
 
     /// Upload a file with the synchronous endpoint (`content/python/packages/upload/`): one
     /// request streamed from disk, answer is the package (existing one if the bytes are known).
-    /// Only for files that upload well within the server's request timeout.
+    /// Only for files that upload well within the server's request timeout; retried on
+    /// transient errors. [`PulpClient::upload_package`] chooses between this and a chunked
+    /// upload, and checks the sha256.
     pub async fn upload_package_sync(
         &self,
         path: &Path,
+        progress: Arc<dyn ByteProgress>,
+    ) -> Result<Package> {
+        let request = SyncRequest {
+            sha256: None,
+            timeout: None,
+            // Same bytes give the same unit: safe to retry.
+            idempotency: crate::Idempotency::Idempotent,
+        };
+        self.post_package_file(path, &request, progress).await
+    }
+
+    /// POST a file to the synchronous upload endpoint, streamed from disk.
+    pub(crate) async fn post_package_file(
+        &self,
+        path: &Path,
+        request: &SyncRequest<'_>,
         progress: Arc<dyn ByteProgress>,
     ) -> Result<Package> {
         let url = self.api_url(&format!("{PACKAGES}upload/")).await?;
@@ -244,8 +273,7 @@ impl PulpClient {
             .to_owned();
         let method = Method::POST;
         let span = tracing::debug_span!("pulp", %method, %url, file = %filename);
-        // Same bytes give the same unit: safe to retry.
-        self.with_retry(crate::Idempotency::Idempotent, &method, || async {
+        self.with_retry(request.idempotency, &method, || async {
             let file = tokio::fs::File::open(path)
                 .await
                 .map_err(|source| ClientError::Io {
@@ -268,10 +296,17 @@ impl PulpClient {
                 .file_name(filename.clone())
                 .mime_str("application/octet-stream")
                 .map_err(|e| ClientError::Url(e.to_string()))?;
-            let form = reqwest::multipart::Form::new().part("file", part);
-            let builder = self
-                .authorize(self.http().post(url.clone()).multipart(form), &method)
-                .await?;
+            let mut form = reqwest::multipart::Form::new().part("file", part);
+            if let Some(sha256) = request.sha256 {
+                // The serializer takes it; pulp_python 3.36 replaces it with the digest it
+                // computes (and the caller compares that), a version that checks it refuses.
+                form = form.text("sha256", sha256.to_owned());
+            }
+            let mut builder = self.http().post(url.clone()).multipart(form);
+            if let Some(t) = request.timeout {
+                builder = builder.timeout(t);
+            }
+            let builder = self.authorize(builder, &method).await?;
             let resp = self.execute(builder, &method, &url).await?;
             Ok(Self::decode::<Package>(&method, &url, &resp.body)?)
         })

@@ -57,7 +57,12 @@ pub use transport::page::Page;
 pub use transport::request::{ApiRequest, ApiResponse, Idempotency, RequestBody};
 pub use transport::retry::AttemptError;
 pub use transport::session::SessionMode;
-pub use uploads::{ByteProgress, ChunkedOptions, ChunkedUpload, NoProgress, Upload};
+pub use uploads::{
+    choose_transfer, predicted_secs, ByteProgress, ChunkedOptions, ChunkedUpload, Measuring,
+    NoProgress, PackageFile, PackageUpload, PackageUploadOptions, Throughput, Transfer,
+    TransferContext, TransferPolicy, Upload, DEFAULT_PRIOR_BYTES_PER_SEC,
+    DEFAULT_REQUEST_TIME_LIMIT, DEFAULT_SYNC_SHARE, MIN_SAMPLE_BYTES,
+};
 pub use wheelgate_http::{
     classify_status, classify_transport, RetryDecision, TransportError, TransportFailure,
 };
