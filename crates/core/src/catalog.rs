@@ -222,16 +222,107 @@ pub struct AccessSection {
     pub staging: Option<AccessRule>,
 }
 
-/// `[upload]`: transfer tuning.
+/// `[upload]`: transfer tuning (docs/catalog.md).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct UploadSection {
-    /// Files at least this big use chunked upload (bytes).
+    /// Files at least this big always use chunked upload (bytes). Unset: no fixed threshold;
+    /// the transfer is chosen per file from `request_time_limit` and the measured throughput.
     pub chunk_threshold: Option<u64>,
     /// Chunk size (bytes).
     pub chunk_size: Option<u64>,
+    /// Chunks of one file in flight at once (1–16).
+    #[serde(default, deserialize_with = "chunk_parallel")]
+    pub chunk_parallel: Option<usize>,
     /// Files uploaded at once.
     pub jobs: Option<usize>,
+    /// The Pulp API server's request-time limit in seconds (1–3600; default 30): a file goes
+    /// in one request only when it is predicted to finish well inside it.
+    #[serde(default, deserialize_with = "request_time_limit")]
+    pub request_time_limit: Option<u64>,
+}
+
+/// `[upload] request_time_limit`: whole seconds, 1 to 3600.
+fn request_time_limit<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let secs = u64::deserialize(d)?;
+    if !(1..=3600).contains(&secs) {
+        return Err(serde::de::Error::custom(format!(
+            "upload.request_time_limit: {secs} is not a number of seconds from 1 to 3600 (the Pulp API server's request timeout; gunicorn's default and production's is 30)"
+        )));
+    }
+    Ok(Some(secs))
+}
+
+/// `[upload] chunk_parallel`: 1 to 16.
+fn chunk_parallel<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    let n = usize::deserialize(d)?;
+    if !(1..=16).contains(&n) {
+        return Err(serde::de::Error::custom(format!(
+            "upload.chunk_parallel: {n} chunks in flight; use 1 to 16 (memory is about chunk_size * (chunk_parallel + 1))"
+        )));
+    }
+    Ok(Some(n))
+}
+
+#[cfg(test)]
+mod upload_section_tests {
+    use super::*;
+
+    const BASE: &str = "product = \"p\"\n[variants.cpu]\npython = [\"cp312\"]\nplatforms = [\"linux_x86_64\"]\n[releases.\"1.0\"]\nvariants = [\"cpu\"]\n";
+
+    fn upload(section: &str) -> Result<UploadSection, CatalogError> {
+        let text = format!("{BASE}[upload]\n{section}");
+        Catalog::parse(Path::new("wheelgate.toml"), &text).map(|c| c.upload)
+    }
+
+    #[test]
+    fn old_catalogs_keep_working() {
+        let u = upload("chunk_threshold = 33554432\nchunk_size = 16777216\njobs = 4\n").unwrap();
+        assert_eq!(u.chunk_threshold, Some(33554432));
+        assert_eq!(u.chunk_size, Some(16777216));
+        assert_eq!(u.jobs, Some(4));
+        assert_eq!(u.request_time_limit, None);
+        assert_eq!(u.chunk_parallel, None);
+    }
+
+    #[test]
+    fn request_time_limit_and_chunk_parallel() {
+        let u = upload("request_time_limit = 60\nchunk_parallel = 2\n").unwrap();
+        assert_eq!(u.request_time_limit, Some(60));
+        assert_eq!(u.chunk_parallel, Some(2));
+    }
+
+    #[test]
+    fn out_of_range_values_name_the_key_and_the_line() {
+        for (section, line, words) in [
+            (
+                "request_time_limit = 0\n",
+                8,
+                "upload.request_time_limit: 0 is not a number of seconds from 1 to 3600",
+            ),
+            (
+                "jobs = 2\nrequest_time_limit = 7200\n",
+                9,
+                "upload.request_time_limit: 7200",
+            ),
+            (
+                "chunk_parallel = 0\n",
+                8,
+                "upload.chunk_parallel: 0 chunks in flight; use 1 to 16",
+            ),
+            ("chunk_parallel = 64\n", 8, "upload.chunk_parallel: 64"),
+        ] {
+            let e = upload(section).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("wheelgate.toml:{line}: ")), "{e}");
+            assert!(e.contains(words), "{e}");
+        }
+        let e = upload("request_time_limit = \"30s\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("wheelgate.toml:8: "), "{e}");
+        let e = upload("request_timeout = 30\n").unwrap_err().to_string();
+        assert!(e.contains("request_timeout"), "{e}");
+    }
 }
 
 /// `[vet]`: dependency-closure exceptions and the build-mix policy.

@@ -6,7 +6,11 @@
 //! 2. Files already in the staging version with the same sha256 are "already present"; the
 //!    same filename with other bytes is refused (files are immutable).
 //! 3. Bytes Pulp already has (same sha256) are reused, not re-sent; new files go up
-//!    concurrently, streamed from disk; big files in parallel chunks.
+//!    concurrently, streamed from disk, largest first. Each goes in one request when it will
+//!    finish well inside the server's request-time limit (`[upload] request_time_limit`),
+//!    judged from its size and the throughput this run measured; otherwise in parallel
+//!    chunks (`pulp_client::PulpClient::upload_package`). A single request that fails by
+//!    time-out or 5xx is sent again in chunks, without storing anything twice.
 //! 4. One `modify` adds everything to the *latest* version (no `base_version`, so nothing
 //!    another upload added meanwhile is lost). Nothing new → no new version.
 //!
@@ -19,24 +23,29 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use pulp_client::{
-    ByteProgress, ChunkedOptions, ClientError, Modify, PackageHref, PackageQuery, PulpClient,
-    WaitOptions,
+    ByteProgress, ChunkedOptions, Modify, PackageFile, PackageHref, PackageQuery,
+    PackageUploadOptions, PulpClient, Transfer, TransferContext, TransferPolicy, WaitOptions,
 };
 use serde::Serialize;
-use tokio::sync::Semaphore;
 use wheelgate_wheel::{Allowlist, Problem, ProblemKind, TagPolicy, WheelInfo};
 
 use crate::catalog::{BuildMode, Catalog};
 use crate::error::{Error, Result};
 use crate::labels;
 
-/// Default: files at least this big use chunked upload.
-pub const DEFAULT_CHUNK_THRESHOLD: u64 = 32 * 1024 * 1024;
-/// Default chunk size.
+/// Default `chunk_threshold`: no fixed threshold; every file's transfer is chosen from the
+/// request-time limit and the measured throughput.
+pub const DEFAULT_CHUNK_THRESHOLD: u64 = u64::MAX;
+/// Default chunk size (measured: docs/benchmarks.md, "Big files").
 pub const DEFAULT_CHUNK_SIZE: u64 = 16 * 1024 * 1024;
+/// Default number of chunks of one file in flight.
+pub const DEFAULT_CHUNK_PARALLEL: usize = 3;
+/// Default server request-time limit in seconds (Pulp's gunicorn `timeout`).
+pub const DEFAULT_REQUEST_TIME_LIMIT_SECS: u64 = 30;
 /// Default number of files in flight.
 pub const DEFAULT_JOBS: usize = 4;
 
@@ -53,12 +62,16 @@ pub struct UploadOptions {
     pub paths: Vec<PathBuf>,
     /// Files in flight at once.
     pub jobs: usize,
-    /// Files at least this big use chunked upload.
+    /// Files at least this big always use chunked upload ([`DEFAULT_CHUNK_THRESHOLD`]: no
+    /// fixed threshold). Below it, the transfer is chosen per file from
+    /// `request_time_limit` and the throughput the run measured.
     pub chunk_threshold: u64,
     /// Chunk size.
     pub chunk_size: u64,
     /// Chunks of one file in flight at once.
     pub chunk_parallel: usize,
+    /// The server's request-time limit: a single-request upload must finish well inside it.
+    pub request_time_limit: Duration,
     /// Task waiting.
     pub wait: WaitOptions,
     /// The new version holds exactly the build's files (default: the variant's `builds`).
@@ -85,10 +98,37 @@ impl UploadOptions {
                 .chunk_threshold
                 .unwrap_or(DEFAULT_CHUNK_THRESHOLD),
             chunk_size: catalog.upload.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE),
-            chunk_parallel: 3,
+            chunk_parallel: catalog
+                .upload
+                .chunk_parallel
+                .unwrap_or(DEFAULT_CHUNK_PARALLEL),
+            request_time_limit: Duration::from_secs(
+                catalog
+                    .upload
+                    .request_time_limit
+                    .unwrap_or(DEFAULT_REQUEST_TIME_LIMIT_SECS),
+            ),
             wait: WaitOptions::default(),
             replace,
             dry_run: false,
+        }
+    }
+
+    /// How files go to Pulp: the choice between one request and chunks, chunk size and
+    /// parallelism, task waiting.
+    pub fn transfer(&self) -> PackageUploadOptions {
+        PackageUploadOptions {
+            policy: TransferPolicy {
+                request_time_limit: self.request_time_limit,
+                always_chunked_from: (self.chunk_threshold != DEFAULT_CHUNK_THRESHOLD)
+                    .then_some(self.chunk_threshold),
+                ..TransferPolicy::default()
+            },
+            chunked: ChunkedOptions {
+                chunk_size: self.chunk_size,
+                parallel: self.chunk_parallel,
+            },
+            wait: self.wait.clone(),
         }
     }
 }
@@ -158,6 +198,11 @@ pub struct UploadReport {
     pub uploaded: Vec<String>,
     /// Of `added`: files Pulp already had (not re-sent).
     pub reused: Vec<String>,
+    /// Of `uploaded`: files sent as a chunked upload (the others went in one request).
+    pub chunked: Vec<String>,
+    /// Of `uploaded`: files whose single-request upload failed (time-out, 5xx) and that were
+    /// then sent in chunks, or found in Pulp after all.
+    pub sync_fallbacks: Vec<String>,
     /// Bytes sent.
     pub bytes_sent: u64,
 }
@@ -337,6 +382,8 @@ pub async fn upload(
         removed: Vec::new(),
         uploaded: Vec::new(),
         reused: Vec::new(),
+        chunked: Vec::new(),
+        sync_fallbacks: Vec::new(),
         bytes_sent: 0,
     };
     if opts.dry_run {
@@ -362,7 +409,10 @@ pub async fn upload(
         .map(|(w, _)| w.size)
         .sum();
     reporter.transfer_started(todo.len(), total);
-    let big = Arc::new(Semaphore::new(1));
+    // Shared by the run: the measured throughput, and one chunked file at a time (its chunks
+    // go in parallel; memory stays at chunk_size * (chunk_parallel + 1)).
+    let run = TransferContext::new(1);
+    let transfer = opts.transfer();
     let mut order: Vec<(WheelInfo, Option<pulp_client::Package>)> =
         todo.into_iter().zip(known).collect();
     // Largest first keeps the pipe full at the end of the batch.
@@ -371,29 +421,30 @@ pub async fn upload(
             .cmp(&a.0.size)
             .then_with(|| a.0.filename.cmp(&b.0.filename))
     });
-    let results: Vec<(String, PackageHref, FileOutcome, u64)> = futures::stream::iter(order)
-        .map(|(w, k)| {
-            let reporter = reporter.clone();
-            let big = big.clone();
-            async move {
-                if let Some(pkg) = k {
-                    reporter.file_finished(&w.filename, FileOutcome::Reused);
-                    return Ok((w.filename, pkg.pulp_href, FileOutcome::Reused, 0));
+    let results: Vec<(String, PackageHref, FileOutcome, u64, Option<Sent>)> =
+        futures::stream::iter(order)
+            .map(|(w, k)| {
+                let reporter = reporter.clone();
+                let (run, transfer) = (&run, &transfer);
+                async move {
+                    if let Some(pkg) = k {
+                        reporter.file_finished(&w.filename, FileOutcome::Reused);
+                        return Ok((w.filename, pkg.pulp_href, FileOutcome::Reused, 0, None));
+                    }
+                    reporter.file_started(&w.filename, w.size);
+                    let progress = Arc::new(Progress {
+                        reporter: reporter.clone(),
+                        filename: w.filename.clone(),
+                        sent: Default::default(),
+                    });
+                    let (href, sent) = send_file(client, &w, transfer, run, progress).await?;
+                    reporter.file_finished(&w.filename, FileOutcome::Uploaded);
+                    Ok::<_, Error>((w.filename, href, FileOutcome::Uploaded, w.size, Some(sent)))
                 }
-                reporter.file_started(&w.filename, w.size);
-                let progress = Arc::new(Progress {
-                    reporter: reporter.clone(),
-                    filename: w.filename.clone(),
-                    sent: Default::default(),
-                });
-                let href = send_file(client, &w, opts, progress.clone(), &big).await?;
-                reporter.file_finished(&w.filename, FileOutcome::Uploaded);
-                Ok::<_, Error>((w.filename, href, FileOutcome::Uploaded, w.size))
-            }
-        })
-        .buffer_unordered(jobs)
-        .try_collect()
-        .await?;
+            })
+            .buffer_unordered(jobs)
+            .try_collect()
+            .await?;
 
     // 4. Exactly one modify on top of the latest version: additions and, for a replacing
     //    build, removals in the same task.
@@ -401,7 +452,11 @@ pub async fn upload(
         return Ok(report);
     }
     let mut by_name: BTreeMap<String, (PackageHref, FileOutcome, u64)> = BTreeMap::new();
-    for (f, h, o, b) in results {
+    let mut sent_as: BTreeMap<String, Sent> = BTreeMap::new();
+    for (f, h, o, b, sent) in results {
+        if let Some(sent) = sent {
+            sent_as.insert(f.clone(), sent);
+        }
         by_name.insert(f, (h, o, b));
     }
     reporter.committing(by_name.len());
@@ -423,6 +478,14 @@ pub async fn upload(
             FileOutcome::Uploaded => report.uploaded.push(f.clone()),
             _ => report.reused.push(f.clone()),
         }
+        if let Some(sent) = sent_as.get(f) {
+            if sent.transfer == Transfer::Chunked {
+                report.chunked.push(f.clone());
+            }
+            if sent.fell_back {
+                report.sync_fallbacks.push(f.clone());
+            }
+        }
     }
     if let Some(v) = outcome.new_version {
         report.removed = removals.into_keys().collect();
@@ -440,56 +503,36 @@ pub async fn upload(
         report.already_present.sort();
         report.uploaded.clear();
         report.reused.clear();
+        report.chunked.clear();
+        report.sync_fallbacks.clear();
     }
     Ok(report)
+}
+
+/// How a file's bytes went up.
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    transfer: Transfer,
+    fell_back: bool,
 }
 
 async fn send_file(
     client: &PulpClient,
     w: &WheelInfo,
-    opts: &UploadOptions,
+    transfer: &PackageUploadOptions,
+    run: &TransferContext,
     progress: Arc<Progress>,
-    big: &Semaphore,
-) -> Result<PackageHref> {
-    let pkg_href = if w.size >= opts.chunk_threshold {
-        let _permit = big
-            .acquire()
-            .await
-            .map_err(|e| Error::Inconsistent(e.to_string()))?;
-        let chunked = ChunkedOptions {
-            chunk_size: opts.chunk_size,
-            parallel: opts.chunk_parallel,
-        };
-        let up = client.upload_chunked(&w.path, &chunked, progress).await?;
-        if up.sha256 != w.sha256 {
-            let _ = client.delete_upload(&up.href).await;
-            return Err(Error::Inconsistent(format!(
-                "{} changed while uploading (sha256 {} at validation, {} now)",
-                w.path.display(),
-                w.sha256,
-                up.sha256
-            )));
-        }
-        let created = async {
-            let task = client
-                .start_create_package_from_upload(&up.href, &w.filename, &w.sha256)
-                .await?;
-            let task = client.wait_task(&task, &opts.wait).await?;
-            task.created_package().ok_or_else(|| {
-                ClientError::Url(format!("task {} created no package", task.pulp_href))
-            })
-        }
-        .await;
-        match created {
-            Ok(h) => h,
-            Err(e) => {
-                // The upload is not consumed by a failed task: do not leave it behind.
-                let _ = client.delete_upload(&up.href).await;
-                return Err(e.into());
-            }
-        }
-    } else {
-        let pkg = client.upload_package_sync(&w.path, progress).await?;
+) -> Result<(PackageHref, Sent)> {
+    let file = PackageFile {
+        path: &w.path,
+        filename: &w.filename,
+        sha256: &w.sha256,
+        size: w.size,
+    };
+    let up = client
+        .upload_package(&file, transfer, run, progress)
+        .await?;
+    if let Some(pkg) = &up.package {
         if pkg.sha256 != w.sha256 || pkg.filename != w.filename {
             return Err(Error::Inconsistent(format!(
                 "Pulp stored {} as {} (sha256 {}), expected {} (sha256 {})",
@@ -500,9 +543,14 @@ async fn send_file(
                 w.sha256
             )));
         }
-        pkg.pulp_href
-    };
-    Ok(pkg_href)
+    }
+    Ok((
+        up.href,
+        Sent {
+            transfer: up.transfer,
+            fell_back: up.sync_failure.is_some(),
+        },
+    ))
 }
 
 #[cfg(test)]
