@@ -75,11 +75,14 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## The main job end to end on the local Pulp (plain layout).
+## The main job end to end on the local Pulp (plain layout). The binaries compile (profile
+## `demo`: unoptimised, no debug info; Cargo.toml) while Pulp and its front come up; on a cold
+## 2-core machine both take minutes (issue 9 item 13, docs/benchmarks.md).
 demo:
-	PULP_LAYOUT=plain $(PULP) up
-	PULP_LAYOUT=plain $(FRONT) up
-	$(CARGO) build --release --workspace --bins
+	@$(CARGO) build --profile demo --workspace --bins & build=$$!; \
+	  { PULP_LAYOUT=plain $(PULP) up && PULP_LAYOUT=plain $(FRONT) up; } || \
+	    { kill $$build 2>/dev/null; wait $$build; echo "demo: the local Pulp or its front did not come up" >&2; exit 1; }; \
+	  wait $$build || { echo "demo: cargo build --profile demo failed" >&2; exit 1; }
 	bash config/demo.sh
 
 ## make demo with its log checked (issue 9 item 12): no ANSI escapes when not on a terminal, and

@@ -7,11 +7,11 @@
 # (and NO_COLOR is unset); wheelgate itself colours only on a terminal.
 #
 # Environment: WHEELGATE_DEMO_BIN_DIR (directory with wheelgate and wheelgate-fixtures; default
-# target/release).
+# target/demo, where `make demo` builds them).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-BIN_DIR="${WHEELGATE_DEMO_BIN_DIR:-$ROOT/target/release}"
+BIN_DIR="${WHEELGATE_DEMO_BIN_DIR:-$ROOT/target/demo}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/wheelgate-demo.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 RUN="d$(date +%s)"
