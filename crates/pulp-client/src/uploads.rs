@@ -12,6 +12,7 @@
 //! whether it has the bytes after all (by sha256), and otherwise the file goes chunked.
 
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,7 +22,8 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
-use tokio::sync::Semaphore;
+use tokio::sync::futures::Notified;
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -208,6 +210,8 @@ const EWMA_WEIGHT: f64 = 0.4;
 #[derive(Debug)]
 pub struct Throughput {
     state: Mutex<MeterState>,
+    /// Woken on every change: a request starts or ends, a sample is counted.
+    changed: Notify,
 }
 
 #[derive(Debug)]
@@ -256,6 +260,7 @@ impl Throughput {
                 busy: 0.0,
                 at: Instant::now(),
             }),
+            changed: Notify::new(),
         }
     }
 
@@ -281,13 +286,21 @@ impl Throughput {
     /// Count one measurement of the aggregate throughput (bytes/s).
     pub fn record(&self, aggregate_bytes_per_sec: f64) {
         self.lock().record(aggregate_bytes_per_sec);
+        self.changed.notify_waiters();
     }
 
     /// An upload request starts; [`Measuring::finish`] counts it when it ends (dropping the
     /// guard only ends it).
     pub fn begin(&self) -> Measuring<'_> {
-        let now = Instant::now();
         let mut st = self.lock();
+        let m = self.start(&mut st);
+        drop(st);
+        self.changed.notify_waiters();
+        m
+    }
+
+    fn start(&self, st: &mut MeterState) -> Measuring<'_> {
+        let now = Instant::now();
         st.advance(now);
         st.in_flight += 1;
         Measuring {
@@ -297,6 +310,64 @@ impl Throughput {
             open: true,
         }
     }
+
+    /// Whether a single request of `size` bytes may start now, decided and (when it may)
+    /// started atomically, so that files deciding at the same moment do not all count the
+    /// same transfers in flight.
+    pub fn admit(&self, policy: &TransferPolicy, size: u64) -> Admission<'_> {
+        if policy.forced_chunked(size) {
+            return Admission::Chunked;
+        }
+        let mut st = self.lock();
+        let concurrency = st.in_flight + 1;
+        if policy.choose(size, st.estimate, concurrency) == Transfer::Sync {
+            let m = self.start(&mut st);
+            drop(st);
+            self.changed.notify_waiters();
+            return Admission::Start(m);
+        }
+        match st.estimate {
+            None => Admission::Unmeasured,
+            // It fits with fewer transfers sharing the line: wait for some to end rather
+            // than make Pulp write it twice. A saturated line moves the same bytes either way.
+            Some(e) if st.in_flight > 0 && policy.choose(size, Some(e), 1) == Transfer::Sync => {
+                Admission::Wait
+            }
+            Some(_) => Admission::Chunked,
+        }
+    }
+
+    /// A future that completes at the next change (a request starting or ending, a sample),
+    /// registered before it is returned, so a change right after this call is not missed.
+    fn next_change(&self) -> Pin<Box<Notified<'_>>> {
+        let mut n = Box::pin(self.changed.notified());
+        n.as_mut().enable();
+        n
+    }
+
+    /// Wait until something was measured.
+    pub async fn measured(&self) -> f64 {
+        loop {
+            let change = self.next_change();
+            if let Some(e) = self.estimate() {
+                return e;
+            }
+            change.await;
+        }
+    }
+}
+
+/// What [`Throughput::admit`] decided for a file.
+#[derive(Debug)]
+pub enum Admission<'a> {
+    /// Send it in one request now (counted in flight from now on).
+    Start(Measuring<'a>),
+    /// It fits in one request once fewer transfers share the line: wait for a change.
+    Wait,
+    /// Nothing measured yet and the prior does not let it through: measure first.
+    Unmeasured,
+    /// It does not fit in one request even alone (or `chunk_threshold` says so): chunked.
+    Chunked,
 }
 
 /// An upload request in flight, counted by a [`Throughput`].
@@ -328,6 +399,19 @@ impl Measuring<'_> {
                 let mean_concurrency = ((st.busy - self.busy_at_start) / elapsed).max(1.0);
                 st.record(bytes as f64 / elapsed * mean_concurrency);
             }
+        }
+        drop(st);
+        self.meter.changed.notify_waiters();
+    }
+}
+
+impl Admission<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Start(_) => "one request",
+            Self::Wait => "wait",
+            Self::Unmeasured => "probe",
+            Self::Chunked => "chunked",
         }
     }
 }
@@ -397,7 +481,9 @@ pub struct PackageUpload {
     pub package: Option<Package>,
     /// How the bytes finally went.
     pub transfer: Transfer,
-    /// The first chunk of a chunked upload measured the throughput before the choice.
+    /// The prior alone would have sent it chunked and nothing was measured yet, so the choice
+    /// was made again once something was: by this file's first chunk, sent alone, or by
+    /// another file while this one waited for a chunked-upload slot.
     pub probed: bool,
     /// Why a single-request attempt failed first (time-out, 5xx), when one did.
     pub sync_failure: Option<String>,
@@ -531,15 +617,20 @@ impl PulpClient {
 
     /// Upload one package file the way that suits it, and return its content unit.
     ///
-    /// The transfer is chosen by [`TransferPolicy::choose`] from the file's size, the run's
-    /// measured throughput (`run.meter`, fed by every upload request of the run) and the
-    /// transfers in flight. Before anything is measured, a file the conservative prior sends
-    /// chunked is probed: its first chunk goes alone and measures the throughput, then the
-    /// choice is made again (a switch to one request deletes the started upload). A single
-    /// request that fails by time-out ([`TransferPolicy::sync_timeout`]) or with a 5xx answer
-    /// is not repeated: if Pulp has the bytes by now (the request did finish server-side), that
-    /// unit is used; otherwise the file goes chunked. Pulp deduplicates content by sha256, so
-    /// nothing is stored twice either way.
+    /// The transfer is chosen by [`Throughput::admit`] ([`TransferPolicy::choose`]) from the
+    /// file's size, the run's measured throughput (`run.meter`, fed by every upload request
+    /// of the run) and the transfers in flight: one request when it is predicted to finish
+    /// well inside the server's request-time limit; when it would only with fewer transfers
+    /// sharing the line, it waits for some to end (Pulp does less work for one request than
+    /// for chunks, and a saturated line moves the same bytes either way); chunked when it
+    /// would not even alone. Before anything is measured, a file the conservative prior does
+    /// not let through is probed: its first chunk goes alone and measures, then the choice is
+    /// made again (a switch to one request deletes the started upload); files arriving
+    /// meanwhile wait for that measurement. A single request that fails by time-out
+    /// ([`TransferPolicy::sync_timeout`]) or with a 5xx answer is not repeated: if Pulp has
+    /// the bytes by now (the request did finish server-side), that unit is used; otherwise
+    /// the file goes chunked. Pulp deduplicates content by sha256, so nothing is stored twice
+    /// either way.
     ///
     /// The whole-file sha256 is checked in every path: a single request sends it along and the
     /// sha256 Pulp computed over the bytes it stored must equal it; a chunked upload hashes
@@ -555,43 +646,50 @@ impl PulpClient {
         let progress = Arc::new(Watermark::new(progress));
         let policy = &opts.policy;
         let meter = &run.meter;
-        let estimate = meter.estimate();
-        let concurrency = meter.in_flight() + 1;
-        let first = policy.choose(file.size, estimate, concurrency);
-        tracing::debug!(
-            file = file.filename,
-            size = file.size,
-            estimate_mib_s = estimate.map(|e| e / MIB),
-            concurrency,
-            transfer = ?first,
-            "transfer chosen"
-        );
         let mut probed = false;
-        if first == Transfer::Chunked {
-            // Nothing measured yet, and the size does not rule a single request out: let the
-            // first chunk measure.
-            let probe = estimate.is_none() && !policy.forced_chunked(file.size);
-            match self
-                .chunked_package(file, opts, run, progress.clone(), probe)
-                .await?
-            {
-                ChunkedEnd::Created(href) => {
-                    return Ok(PackageUpload {
-                        href,
-                        package: None,
-                        transfer: Transfer::Chunked,
-                        probed: probe,
-                        sync_failure: None,
-                    })
+        let mut waited = false;
+        let measuring = loop {
+            let change = meter.next_change();
+            let admission = meter.admit(policy, file.size);
+            if !matches!(admission, Admission::Wait) || !waited {
+                tracing::debug!(
+                    file = file.filename,
+                    size = file.size,
+                    estimate_mib_s = meter.estimate().map(|e| e / MIB),
+                    in_flight = meter.in_flight(),
+                    admission = admission.name(),
+                    "transfer chosen"
+                );
+            }
+            match admission {
+                Admission::Start(m) => break m,
+                Admission::Wait => {
+                    waited = true;
+                    change.await;
                 }
-                ChunkedEnd::PreferSync => {
-                    probed = true;
-                    progress.restart();
+                Admission::Unmeasured | Admission::Chunked => {
+                    let probe = matches!(admission, Admission::Unmeasured);
+                    probed |= probe;
+                    match self
+                        .chunked_package(file, opts, run, progress.clone(), probe)
+                        .await?
+                    {
+                        ChunkedEnd::Created(href) => {
+                            return Ok(PackageUpload {
+                                href,
+                                package: None,
+                                transfer: Transfer::Chunked,
+                                probed,
+                                sync_failure: None,
+                            })
+                        }
+                        ChunkedEnd::Redecide => progress.restart(),
+                    }
                 }
             }
-        }
+        };
         let failure = match self
-            .sync_attempt(file, policy, meter, progress.clone())
+            .sync_attempt(file, policy, measuring, progress.clone())
             .await
         {
             Ok(package) => {
@@ -634,24 +732,25 @@ impl PulpClient {
                 probed,
                 sync_failure: Some(failure),
             }),
-            // Only a probe prefers a single request.
-            ChunkedEnd::PreferSync => Err(ClientError::Url(format!(
+            // Only a probe asks for the choice again.
+            ChunkedEnd::Redecide => Err(ClientError::Url(format!(
                 "{}: chunked upload stopped without a reason",
                 file.path.display()
             ))),
         }
     }
 
-    /// One single-request upload with the client-side time-out of `policy`, measured.
+    /// One single-request upload with the client-side time-out of `policy`, measured by
+    /// `measuring` (started when it was admitted).
     async fn sync_attempt(
         &self,
         file: &PackageFile<'_>,
         policy: &TransferPolicy,
-        meter: &Throughput,
+        measuring: Measuring<'_>,
         progress: Arc<Watermark>,
     ) -> Result<Package> {
-        let measuring = meter.begin();
         let sent = progress.clone();
+        let t0 = Instant::now();
         let answer = self
             .post_package_file(
                 file.path,
@@ -666,6 +765,11 @@ impl PulpClient {
         match answer {
             Ok(package) => {
                 measuring.finish(file.size);
+                tracing::debug!(
+                    file = file.filename,
+                    secs = t0.elapsed().as_secs_f64(),
+                    "one request done"
+                );
                 if package.sha256 != file.sha256 {
                     return Err(UploadError::DigestMismatch {
                         path: file.path.to_owned(),
@@ -694,23 +798,30 @@ impl PulpClient {
         opts: &PackageUploadOptions,
         run: &TransferContext,
         progress: Arc<Watermark>,
-        mut probe: bool,
+        probe: bool,
     ) -> Result<ChunkedEnd> {
-        let slot = run
-            .chunked_slots
-            .acquire()
-            .await
-            .map_err(|e| ClientError::Url(format!("chunked upload slots: {e}")))?;
-        if probe {
-            if let Some(estimate) = run.meter.estimate() {
-                // Measured by another file while this one waited for the slot.
-                let c = run.meter.in_flight() + 1;
-                if opts.policy.choose(file.size, Some(estimate), c) == Transfer::Sync {
-                    return Ok(ChunkedEnd::PreferSync);
-                }
-                probe = false;
+        let slots = &run.chunked_slots;
+        let slot_error =
+            |e: tokio::sync::AcquireError| ClientError::Url(format!("chunked upload slots: {e}"));
+        let slot = if probe {
+            // Another file may be measuring already: its result is as good as this file's
+            // first chunk, and comes without waiting for the slot.
+            let slot = tokio::select! {
+                biased;
+                slot = slots.acquire() => Some(slot.map_err(slot_error)?),
+                _ = run.meter.measured() => None,
+            };
+            if run.meter.estimate().is_some() {
+                tracing::debug!(file = file.filename, "measured meanwhile");
+                return Ok(ChunkedEnd::Redecide);
             }
-        }
+            match slot {
+                Some(slot) => slot,
+                None => slots.acquire().await.map_err(slot_error)?,
+            }
+        } else {
+            slots.acquire().await.map_err(slot_error)?
+        };
         let mut reader = ChunkReader::open(file.path).await?;
         if reader.size != file.size {
             return Err(UploadError::FileChanged {
@@ -733,16 +844,15 @@ impl PulpClient {
                 reader
                     .send(self, &href, &first, Some(1), &progress, meter)
                     .await?;
-                let c = run.meter.in_flight() + 1;
-                let again = opts.policy.choose(file.size, run.meter.estimate(), c);
+                // Would it fit in one request, at least once fewer transfers share the line?
+                let alone = opts.policy.choose(file.size, run.meter.estimate(), 1);
                 tracing::debug!(
                     file = file.filename,
                     estimate_mib_s = run.meter.estimate().map(|e| e / MIB),
-                    concurrency = c,
-                    transfer = ?again,
+                    alone = ?alone,
                     "probed"
                 );
-                if again == Transfer::Sync && !reader.done() {
+                if alone == Transfer::Sync && !reader.done() {
                     return Ok(None);
                 }
             }
@@ -757,7 +867,7 @@ impl PulpClient {
             Ok(Some(sha256)) => sha256,
             Ok(None) => {
                 self.abandon_upload(&href).await;
-                return Ok(ChunkedEnd::PreferSync);
+                return Ok(ChunkedEnd::Redecide);
             }
             Err(e) => {
                 self.abandon_upload(&href).await;
@@ -802,8 +912,9 @@ const MIB: f64 = 1024.0 * 1024.0;
 enum ChunkedEnd {
     /// The content exists.
     Created(PackageHref),
-    /// The probe measured enough throughput for a single request; the upload was deleted.
-    PreferSync,
+    /// Nothing was created: a measurement exists now (this file's probe, whose upload was
+    /// deleted, or another file's), so the choice is made again.
+    Redecide,
 }
 
 /// Whether a failed single-request upload is worth sending again in chunks: the server gave
@@ -1145,6 +1256,75 @@ mod tests {
         drop(t.begin());
         assert_eq!(t.samples(), n);
         assert_eq!(t.in_flight(), 0);
+    }
+
+    fn admitted(a: Admission<'_>) -> &'static str {
+        let name = a.name();
+        drop(a);
+        name
+    }
+
+    #[test]
+    fn admission_starts_waits_or_chunks() {
+        let p = TransferPolicy::default();
+        let t = Throughput::new();
+        // Nothing measured: the prior lets 100 MiB through, a GiB is probed.
+        assert_eq!(admitted(t.admit(&p, 100 * MIB_U)), "one request");
+        assert_eq!(admitted(t.admit(&p, 1 << 30)), "probe");
+        assert_eq!(t.in_flight(), 0);
+        // 60 MiB/s measured: 300 MiB takes 5 s alone, 15 s when three share.
+        t.record(60.0 * MIB);
+        let a = t.admit(&p, 300 * MIB_U);
+        assert!(matches!(a, Admission::Start(_)));
+        let b = t.admit(&p, 300 * MIB_U);
+        let c = t.admit(&p, 300 * MIB_U);
+        assert_eq!(t.in_flight(), 3);
+        // A fourth would make 20 s: it waits for one of the three, rather than go chunked.
+        assert_eq!(admitted(t.admit(&p, 300 * MIB_U)), "wait");
+        drop(c);
+        assert!(matches!(t.admit(&p, 300 * MIB_U), Admission::Start(_)));
+        // 1 GiB does not fit even alone (17 s): chunked at once, whatever is in flight.
+        assert_eq!(admitted(t.admit(&p, 1 << 30)), "chunked");
+        drop((a, b));
+        assert_eq!(admitted(t.admit(&p, 1 << 30)), "chunked");
+        // chunk_threshold forces chunks.
+        let fixed = TransferPolicy {
+            always_chunked_from: Some(MIB_U),
+            ..TransferPolicy::default()
+        };
+        assert_eq!(admitted(t.admit(&fixed, MIB_U)), "chunked");
+        assert_eq!(t.in_flight(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiting_file_starts_when_a_transfer_ends() {
+        let p = TransferPolicy::default();
+        let t = Arc::new(Throughput::new());
+        t.record(60.0 * MIB);
+        let running: Vec<_> = (0..3).map(|_| t.begin()).collect();
+        let waiter = {
+            let t = t.clone();
+            let p = p.clone();
+            tokio::spawn(async move {
+                loop {
+                    let change = t.next_change();
+                    if let Admission::Start(m) = t.admit(&p, 300 * MIB_U) {
+                        drop(m);
+                        return;
+                    }
+                    change.await;
+                }
+            })
+        };
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(!waiter.is_finished());
+        drop(running);
+        tokio::time::timeout(Duration::from_secs(1), waiter)
+            .await
+            .unwrap()
+            .unwrap();
+        // And measured() returns at once once something is.
+        assert_eq!(t.measured().await, 60.0 * MIB);
     }
 
     #[derive(Default)]
