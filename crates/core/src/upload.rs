@@ -256,7 +256,7 @@ pub async fn upload(
         return Err(Error::Usage("no wheel files or directories given".into()));
     }
 
-    // 1. Validate everything locally, before any byte is sent.
+    // 1. Validate everything locally, before any byte is sent (on blocking threads).
     let policy = TagPolicy {
         python: variant.python.clone(),
         platforms: variant.platforms.clone(),
@@ -264,15 +264,45 @@ pub async fn upload(
     let allow = Allowlist::new(catalog.allow.clone());
     let inputs = opts.paths.clone();
     let rep = reporter.clone();
-    let batch = tokio::task::spawn_blocking(move || {
+    let mut validation = tokio::task::spawn_blocking(move || {
         let (paths, mut problems) = wheelgate_wheel::collect_wheel_paths(&inputs);
         rep.validating(paths.len());
         let mut report = wheelgate_wheel::validate_batch(&paths, &policy, &allow);
         problems.append(&mut report.problems);
         report.problems = problems;
         report
-    })
-    .await
+    });
+    // 2. Meanwhile (reading and hashing big wheels takes seconds, and no byte of them is sent
+    //    for this): the latest staging version's files. Their answer waits until the files
+    //    are known to be valid; invalid files are reported whatever Pulp said.
+    let lookups = async {
+        let repo = crate::lookup::staging_repository(client, catalog, &opts.release, &opts.variant)
+            .await?;
+        let mut in_repo: HashMap<String, (String, PackageHref)> = HashMap::new();
+        if let Some(v) = &repo.latest_version_href {
+            let listed: Vec<(String, (String, PackageHref))> = client
+                .packages(&PackageQuery {
+                    repository_version: Some(v.clone()),
+                    fields: vec!["filename".into(), "sha256".into()],
+                    limit: Some(1000),
+                    ..Default::default()
+                })
+                .await?
+                .map_ok(|p| (p.filename, (p.sha256, p.pulp_href)))
+                .try_collect()
+                .await?;
+            in_repo.extend(listed);
+        }
+        Ok::<_, Error>((repo, in_repo))
+    };
+    tokio::pin!(lookups);
+    let mut looked_up = None;
+    let batch = loop {
+        tokio::select! {
+            batch = &mut validation => break batch,
+            found = &mut lookups, if looked_up.is_none() => looked_up = Some(found),
+        }
+    }
     .map_err(|e| Error::Inconsistent(format!("validation crashed: {e}")))?;
     if !batch.problems.is_empty() {
         return Err(Error::InvalidInput {
@@ -282,26 +312,11 @@ pub async fn upload(
     if batch.wheels.is_empty() {
         return Err(Error::Usage("no wheels found in the given paths".into()));
     }
-
-    // 2. Compare with the latest staging version.
-    let repo =
-        crate::lookup::staging_repository(client, catalog, &opts.release, &opts.variant).await?;
+    let (repo, in_repo) = match looked_up {
+        Some(found) => found?,
+        None => lookups.await?,
+    };
     let latest = repo.latest_version_href.clone();
-    let mut in_repo: HashMap<String, (String, PackageHref)> = HashMap::new();
-    if let Some(v) = &latest {
-        let listed: Vec<(String, (String, PackageHref))> = client
-            .packages(&PackageQuery {
-                repository_version: Some(v.clone()),
-                fields: vec!["filename".into(), "sha256".into()],
-                limit: Some(1000),
-                ..Default::default()
-            })
-            .await?
-            .map_ok(|p| (p.filename, (p.sha256, p.pulp_href)))
-            .try_collect()
-            .await?;
-        in_repo.extend(listed);
-    }
     let mut problems = Vec::new();
     let mut already_present = Vec::new();
     let mut todo: Vec<WheelInfo> = Vec::new();
