@@ -7,6 +7,8 @@
 #   BENCH_TOOLS        subset of: wheelgate pulpcli uv curl (default all)
 #   BENCH_PULP_AREA    where the local Pulp's cli.toml/env are (default .build/pulp)
 #   BENCH_FLIPS        promote/rollback rounds for the latency medians (default 5)
+#   BENCH_MIRROR=0     skips the last workload, config/bench-mirror.sh (mirror a release; its
+#                      own BENCH_MIRROR_* settings)
 #
 # Every tool gets its own, never-seen wheels (Pulp deduplicates by sha256: re-sending known
 # bytes would be a shortcut).
@@ -240,6 +242,8 @@ try: print('PASS' if $1 else 'FAIL')
 except Exception: print('n/a')"; }
 mib() { [ -n "${1:-}" ] && python3 -c "print(f'{int($1)/1024:.0f} MiB')" || echo "-"; }
 wg="${T[wheelgate]:-}"
+# The mirror section (config/bench-mirror.sh, run below) stays until that script replaces it.
+mirror_section=$(sed -n '/^<!-- bench-mirror:begin/,/^<!-- bench-mirror:end/p' docs/benchmarks.md 2>/dev/null || true)
 status=$(curl -s "$API/status/")
 core=$(echo "$status" | jq -r '.versions[] | select(.component=="core") | .version')
 py=$(echo "$status" | jq -r '.versions[] | select(.component=="python") | .version')
@@ -313,5 +317,11 @@ except Exception: print('-')")
   echo "- Wall time from start to the content being in one new repository version (pulp-cli and curl: including the final modify and its task; uv publish: the /legacy/ endpoint makes one version per file)."
   echo "- Peak RSS: GNU time's maximum resident set size of the client process."
   echo "- Authentication: pulp-cli, uv and curl send HTTP basic auth with every request, which Pulp checks with PBKDF2 each time (~0.2 s of server CPU); wheelgate logs in once and uses a session. That is most of wheelgate's lead over curl here; see docs/design.md."
+  if [ -n "$mirror_section" ]; then echo; echo "$mirror_section"; fi
 } >docs/benchmarks.md
 cat docs/benchmarks.md
+
+# --- workload 3: mirror a release (BENCH_MIRROR=0 skips it; it writes its own section) ------
+if [ "${BENCH_MIRROR:-1}" != 0 ]; then
+  bash "$ROOT/config/bench-mirror.sh"
+fi
