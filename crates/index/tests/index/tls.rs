@@ -195,7 +195,7 @@ async fn anonymous_client_is_told_a_certificate_is_required() {
         "{}",
         chain(&err)
     );
-    assert!(err.hint().unwrap().contains("--index-cert"));
+    assert!(err.hint().unwrap().contains("[customer] client_cert"));
     assert!(err.is_access_problem());
 }
 
@@ -239,7 +239,7 @@ async fn untrusted_server_says_unknown_issuer() {
         "{}",
         chain(&err)
     );
-    assert!(err.hint().unwrap().contains("--index-ca-bundle"));
+    assert!(err.hint().unwrap().contains("[customer] ca_bundle"));
 }
 
 #[tokio::test]
