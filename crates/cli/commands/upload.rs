@@ -28,7 +28,9 @@ pub struct Args {
     /// Files uploaded at once [default: 4, or catalog [upload] jobs].
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
-    /// Files at least this many bytes use chunked upload [default: 33554432].
+    /// Files at least this many bytes always use chunked upload [default: none: each file's
+    /// transfer is chosen from its size, the measured throughput and [upload]
+    /// request_time_limit].
     #[arg(long, value_name = "BYTES")]
     pub chunk_threshold: Option<u64>,
     /// Chunk size in bytes [default: 16777216].
