@@ -11,7 +11,6 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
 use serde::Serialize;
 use url::Url;
 
@@ -259,17 +258,19 @@ pub fn front_config(
 
 fn issuer_of(catalog: &Catalog, scope: Scope) -> Result<String> {
     let rule = scope.rule(catalog);
-    let (Some(path), Some(pem)) = (
-        rule.and_then(|r| r.ca_certificate.as_deref()),
-        rule.and_then(|r| r.ca_pem.as_deref()),
-    ) else {
+    let Some(path) = rule.and_then(|r| r.ca_certificate.as_deref()) else {
         return Err(Error::Usage(format!(
             "{}: the front needs [access.{scope}] ca_certificate (the CA whose client certificates open the {scope} indexes)",
             catalog.path.display()
         )));
     };
-    let der = first_certificate(pem).ok_or_else(|| unreadable(path, "no CERTIFICATE block"))?;
-    subject_rfc2253(&der).ok_or_else(|| unreadable(path, "its subject cannot be read"))
+    let certs = wheelgate_http::read_certificates(wheelgate_http::TlsFile::CaBundle, path)
+        .map_err(|e| unreadable(path, &e.to_string()))?;
+    let first = certs
+        .first()
+        .ok_or_else(|| unreadable(path, "no CERTIFICATE block"))?;
+    wheelgate_http::x509_subject_rfc2253(first)
+        .ok_or_else(|| unreadable(path, "its subject cannot be read"))
 }
 
 fn unreadable(path: &Path, why: &str) -> Error {
@@ -323,165 +324,6 @@ fn regex_escape(s: &str) -> String {
         out.push(c);
     }
     out
-}
-
-fn first_certificate(pem: &str) -> Option<Vec<u8>> {
-    let start = pem.find("-----BEGIN CERTIFICATE-----")?;
-    let body = &pem[start + "-----BEGIN CERTIFICATE-----".len()..];
-    let end = body.find("-----END CERTIFICATE-----")?;
-    let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD.decode(b64).ok()
-}
-
-/// One DER element at `pos`: (tag, start of contents, length).
-fn der(buf: &[u8], pos: usize) -> Option<(u8, usize, usize)> {
-    let tag = *buf.get(pos)?;
-    let first = *buf.get(pos + 1)?;
-    let (len, start) = if first < 0x80 {
-        (usize::from(first), pos + 2)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut len = 0usize;
-        for i in 0..n {
-            len = (len << 8) | usize::from(*buf.get(pos + 2 + i)?);
-        }
-        (len, pos + 2 + n)
-    };
-    (start + len <= buf.len()).then_some((tag, start, len))
-}
-
-/// The certificate's subject as OpenSSL prints it with `XN_FLAG_RFC2253` (what nginx's
-/// `$ssl_client_i_dn` shows for a certificate this CA issued): RDNs last to first, joined
-/// by `,`, multi-valued ones by `+`, short attribute names, RFC 2253 escapes, bytes outside
-/// printable ASCII as `\XX`, values of unknown string types as `#<hex DER>`.
-pub fn subject_rfc2253(cert_der: &[u8]) -> Option<String> {
-    let (_, cert, _) = der(cert_der, 0)?;
-    let (_, tbs, tbs_len) = der(cert_der, cert)?;
-    let tbs_end = tbs + tbs_len;
-    let mut pos = tbs;
-    let mut next = |buf: &[u8]| -> Option<(u8, usize, usize)> {
-        let e = der(buf, pos)?;
-        pos = e.1 + e.2;
-        (pos <= tbs_end).then_some(e)
-    };
-    if next(cert_der)?.0 == 0xa0 {
-        next(cert_der)?; // [0] version, then the serial number
-    }
-    next(cert_der)?; // signature algorithm
-    next(cert_der)?; // issuer
-    next(cert_der)?; // validity
-    let (tag, start, len) = next(cert_der)?; // subject
-    if tag != 0x30 {
-        return None;
-    }
-    let mut rdns = Vec::new();
-    let mut p = start;
-    while p < start + len {
-        let (set_tag, s, l) = der(cert_der, p)?;
-        if set_tag != 0x31 {
-            return None;
-        }
-        let mut parts = Vec::new();
-        let mut q = s;
-        while q < s + l {
-            let (_, a, al) = der(cert_der, q)?;
-            let (oid_tag, o, ol) = der(cert_der, a)?;
-            if oid_tag != 0x06 {
-                return None;
-            }
-            let (vt, v, vl) = der(cert_der, o + ol)?;
-            let name = attribute_name(cert_der.get(o..o + ol)?)?;
-            let value =
-                attribute_value(vt, cert_der.get(v..v + vl)?, cert_der.get(o + ol..v + vl)?)?;
-            parts.push(format!("{name}={value}"));
-            q = a + al;
-        }
-        rdns.push(parts.join("+"));
-        p = s + l;
-    }
-    rdns.reverse();
-    Some(rdns.join(","))
-}
-
-fn attribute_name(oid: &[u8]) -> Option<String> {
-    let mut arcs: Vec<u64> = Vec::new();
-    let mut acc = 0u64;
-    for (i, b) in oid.iter().enumerate() {
-        acc = (acc << 7) | u64::from(b & 0x7f);
-        if b & 0x80 == 0 {
-            if arcs.is_empty() {
-                let first = (acc / 40).min(2);
-                arcs.push(first);
-                arcs.push(acc - first * 40);
-            } else {
-                arcs.push(acc);
-            }
-            acc = 0;
-        } else if i + 1 == oid.len() {
-            return None;
-        }
-    }
-    let dotted = arcs
-        .iter()
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join(".");
-    let short = match dotted.as_str() {
-        "2.5.4.3" => "CN",
-        "2.5.4.4" => "SN",
-        "2.5.4.5" => "serialNumber",
-        "2.5.4.6" => "C",
-        "2.5.4.7" => "L",
-        "2.5.4.8" => "ST",
-        "2.5.4.9" => "street",
-        "2.5.4.10" => "O",
-        "2.5.4.11" => "OU",
-        "2.5.4.12" => "title",
-        "2.5.4.42" => "GN",
-        "2.5.4.46" => "dnQualifier",
-        "0.9.2342.19200300.100.1.1" => "UID",
-        "0.9.2342.19200300.100.1.25" => "DC",
-        "1.2.840.113549.1.9.1" => "emailAddress",
-        _ => return Some(dotted),
-    };
-    Some(short.to_owned())
-}
-
-fn attribute_value(tag: u8, bytes: &[u8], whole: &[u8]) -> Option<String> {
-    let text: String = match tag {
-        // UTF8String, PrintableString, T61String (as Latin-1), IA5String, NumericString
-        0x0c => String::from_utf8(bytes.to_vec()).ok()?,
-        0x12 | 0x13 | 0x14 | 0x16 => bytes.iter().map(|&b| char::from(b)).collect(),
-        // BMPString (UTF-16BE)
-        0x1e => {
-            let units: Vec<u16> = bytes
-                .chunks(2)
-                .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))
-                .collect();
-            String::from_utf16(&units).ok()?
-        }
-        _ => return Some(format!("#{}", hex::encode_upper(whole))),
-    };
-    let n = text.chars().count();
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        let edge = (i == 0 && (c == '#' || c == ' ')) || (i + 1 == n && c == ' ');
-        if edge || ",+\"\\<>;".contains(c) {
-            out.push('\\');
-            out.push(c);
-        } else if c.is_ascii() && !c.is_ascii_control() {
-            out.push(c);
-        } else {
-            let mut buf = [0u8; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("\\{b:02X}"));
-            }
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]
@@ -565,18 +407,7 @@ mod tests {
     }
 
     #[test]
-    fn escapes_like_openssl_rfc2253() {
-        assert_eq!(attribute_value(0x0c, b"a,b", b"").unwrap(), "a\\,b");
-        assert_eq!(attribute_value(0x13, b" x ", b"").unwrap(), "\\ x\\ ");
-        assert_eq!(
-            attribute_value(0x0c, "é".as_bytes(), b"").unwrap(),
-            "\\C3\\A9"
-        );
-        assert_eq!(attribute_name(&[0x55, 0x04, 0x03]).unwrap(), "CN");
-        assert_eq!(
-            attribute_name(&[0x2a, 0x86, 0x48, 0x01]).unwrap(),
-            "1.2.840.1"
-        );
+    fn template_values_are_checked() {
         assert_eq!(regex_escape("/pypi/p/3.0/cpu/"), "/pypi/p/3\\.0/cpu/");
         assert!(safe("server-name", "index.example.com").is_ok());
         assert!(safe("server-name", "a; b").is_err());

@@ -19,7 +19,7 @@ pub use retry::{
     RetryDecision, RetryPolicy,
 };
 pub use tls::{
-    build_client, client_builder, read_certificates, x509_validity, ClientBuildError,
-    TlsConfigError, TlsFile, TlsSettings, Validity,
+    build_client, client_builder, read_certificates, x509_subject_rfc2253, x509_validity,
+    ClientBuildError, TlsConfigError, TlsFile, TlsSettings, Validity,
 };
 pub use transport::{describe_transport, TransportError, TransportFailure};

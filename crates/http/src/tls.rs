@@ -276,6 +276,141 @@ pub fn x509_version(der: &[u8]) -> Option<u8> {
     der.get(int)?.checked_add(1)
 }
 
+/// The certificate's subject as OpenSSL prints it with `XN_FLAG_RFC2253` (what nginx's
+/// `$ssl_client_i_dn` shows for a certificate this CA issued): RDNs last to first, joined
+/// by `,`, multi-valued ones by `+`, short attribute names, RFC 2253 escapes, bytes outside
+/// printable ASCII as `\XX`, values of unknown string types as `#<hex DER>`.
+pub fn x509_subject_rfc2253(cert_der: &[u8]) -> Option<String> {
+    let tbs = tbs_certificate(cert_der)?;
+    let (_, cert, _) = der_header(cert_der, 0)?;
+    let (_, _, tbs_len) = der_header(cert_der, cert)?;
+    let tbs_end = tbs + tbs_len;
+    let mut pos = tbs;
+    let mut next = |buf: &[u8]| -> Option<(u8, usize, usize)> {
+        let e = der_header(buf, pos)?;
+        pos = e.1 + e.2;
+        (pos <= tbs_end).then_some(e)
+    };
+    if next(cert_der)?.0 == 0xa0 {
+        next(cert_der)?; // [0] version, then the serial number
+    }
+    next(cert_der)?; // signature algorithm
+    next(cert_der)?; // issuer
+    next(cert_der)?; // validity
+    let (tag, start, len) = next(cert_der)?; // subject
+    if tag != 0x30 {
+        return None;
+    }
+    let mut rdns = Vec::new();
+    let mut p = start;
+    while p < start + len {
+        let (set_tag, s, l) = der_header(cert_der, p)?;
+        if set_tag != 0x31 {
+            return None;
+        }
+        let mut parts = Vec::new();
+        let mut q = s;
+        while q < s + l {
+            let (_, a, al) = der_header(cert_der, q)?;
+            let (oid_tag, o, ol) = der_header(cert_der, a)?;
+            if oid_tag != 0x06 {
+                return None;
+            }
+            let (vt, v, vl) = der_header(cert_der, o + ol)?;
+            let name = attribute_name(cert_der.get(o..o + ol)?)?;
+            let value =
+                attribute_value(vt, cert_der.get(v..v + vl)?, cert_der.get(o + ol..v + vl)?)?;
+            parts.push(format!("{name}={value}"));
+            q = a + al;
+        }
+        rdns.push(parts.join("+"));
+        p = s + l;
+    }
+    rdns.reverse();
+    Some(rdns.join(","))
+}
+
+fn attribute_name(oid: &[u8]) -> Option<String> {
+    let mut arcs: Vec<u64> = Vec::new();
+    let mut acc = 0u64;
+    for (i, b) in oid.iter().enumerate() {
+        acc = (acc << 7) | u64::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            if arcs.is_empty() {
+                let first = (acc / 40).min(2);
+                arcs.push(first);
+                arcs.push(acc - first * 40);
+            } else {
+                arcs.push(acc);
+            }
+            acc = 0;
+        } else if i + 1 == oid.len() {
+            return None;
+        }
+    }
+    let dotted = arcs
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(".");
+    let short = match dotted.as_str() {
+        "2.5.4.3" => "CN",
+        "2.5.4.4" => "SN",
+        "2.5.4.5" => "serialNumber",
+        "2.5.4.6" => "C",
+        "2.5.4.7" => "L",
+        "2.5.4.8" => "ST",
+        "2.5.4.9" => "street",
+        "2.5.4.10" => "O",
+        "2.5.4.11" => "OU",
+        "2.5.4.12" => "title",
+        "2.5.4.42" => "GN",
+        "2.5.4.46" => "dnQualifier",
+        "0.9.2342.19200300.100.1.1" => "UID",
+        "0.9.2342.19200300.100.1.25" => "DC",
+        "1.2.840.113549.1.9.1" => "emailAddress",
+        _ => return Some(dotted),
+    };
+    Some(short.to_owned())
+}
+
+fn attribute_value(tag: u8, bytes: &[u8], whole: &[u8]) -> Option<String> {
+    let text: String = match tag {
+        // UTF8String, PrintableString, T61String (as Latin-1), IA5String, NumericString
+        0x0c => String::from_utf8(bytes.to_vec()).ok()?,
+        0x12 | 0x13 | 0x14 | 0x16 => bytes.iter().map(|&b| char::from(b)).collect(),
+        // BMPString (UTF-16BE)
+        0x1e => {
+            let units: Vec<u16> = bytes
+                .chunks(2)
+                .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))
+                .collect();
+            String::from_utf16(&units).ok()?
+        }
+        _ => {
+            let hex: String = whole.iter().map(|b| format!("{b:02X}")).collect();
+            return Some(format!("#{hex}"));
+        }
+    };
+    let n = text.chars().count();
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        let edge = (i == 0 && (c == '#' || c == ' ')) || (i + 1 == n && c == ' ');
+        if edge || ",+\"\\<>;".contains(c) {
+            out.push('\\');
+            out.push(c);
+        } else if c.is_ascii() && !c.is_ascii_control() {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("\\{b:02X}"));
+            }
+        }
+    }
+    Some(out)
+}
+
 /// A certificate's validity period, in seconds since the Unix epoch (UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Validity {
@@ -508,6 +643,21 @@ pub fn build_client(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subject_escapes_like_openssl_rfc2253() {
+        assert_eq!(attribute_value(0x0c, b"a,b", b"").unwrap(), "a\\,b");
+        assert_eq!(attribute_value(0x13, b" x ", b"").unwrap(), "\\ x\\ ");
+        assert_eq!(
+            attribute_value(0x0c, "é".as_bytes(), b"").unwrap(),
+            "\\C3\\A9"
+        );
+        assert_eq!(attribute_name(&[0x55, 0x04, 0x03]).unwrap(), "CN");
+        assert_eq!(
+            attribute_name(&[0x2a, 0x86, 0x48, 0x01]).unwrap(),
+            "1.2.840.1"
+        );
+    }
 
     #[test]
     fn der_version_of_v1_and_v3_headers() {
