@@ -192,6 +192,16 @@ async fn status_reports_versions_builds_and_urls(layout: &'static str) {
         assert!(prod_url.contains("/api/pypi/wheelgate/"), "{prod_url}");
     }
     assert_eq!(s["variants"][1]["staging"]["version"], 0);
+    // Projects are counted from the staging index root (one request), not by listing every
+    // package of the version (one request per 1,000 files: seconds on a big index).
+    let verbose = sb.run(&["-v", "status", "--release", "3.0"]);
+    verbose.success();
+    assert!(
+        verbose.stderr.contains("/3.0/cpu-ubi9-test/simple/")
+            && !verbose.stderr.contains("content/python/packages/"),
+        "{}",
+        verbose.stderr
+    );
     let text = sb.run(&["status", "--release", "3.0"]);
     assert!(
         text.success().stdout.contains("build ci-42"),

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::TryStreamExt;
-use pulp_client::{PackageQuery, PulpClient, RepositoryVersionHref};
+use pulp_client::{Package, PackageQuery, PulpClient, RepositoryVersionHref};
 use serde::Serialize;
 
 use crate::error::Result;
@@ -21,6 +21,13 @@ pub struct FileEntry {
     pub sha256: String,
 }
 
+/// Page size of package listings. Pulp counts the whole filtered set again for every page (a
+/// listing of a 10,000-file version by 1,000 costs 11 counts of 10,000), so pages are big: on
+/// the local Pulp under load, listing 10,200 files took 19–22 s by 1,000, 8–11 s by 5,000,
+/// 7–8 s in one page (config/bench-scale.sh's machine). 5,000 keeps each request well inside
+/// the API server's 30 s limit.
+pub const LISTING_PAGE: u32 = 5000;
+
 /// Every file of a version (fetched with only the fields needed).
 pub async fn version_files(
     client: &PulpClient,
@@ -30,20 +37,110 @@ pub async fn version_files(
         .packages(&PackageQuery {
             repository_version: Some(version.clone()),
             fields: vec!["name".into(), "version".into()],
-            limit: Some(1000),
+            limit: Some(LISTING_PAGE),
             ..Default::default()
         })
         .await?
-        .map_ok(|p| FileEntry {
-            project: wheelgate_wheel::normalize_project(&p.name),
-            version: p.version,
-            filename: p.filename,
-            sha256: p.sha256,
-        })
+        .map_ok(entry)
         .try_collect()
         .await?;
     files.sort();
     Ok(files)
+}
+
+fn entry(p: Package) -> FileEntry {
+    FileEntry {
+        project: wheelgate_wheel::normalize_project(&p.name),
+        version: p.version,
+        filename: p.filename,
+        sha256: p.sha256,
+    }
+}
+
+/// The most projects a change may touch for [`changed_project_files`] to read them by name
+/// (one `name__in` request per side, which Pulp answers in about the time of one page of a
+/// listing); a bigger change reads both versions whole, as that costs no more.
+pub const CHANGED_PROJECTS_BY_NAME: usize = 100;
+
+/// The files of `projects` (normalised names; Pulp's `name__in` normalises too) in a version,
+/// sorted.
+async fn project_files(
+    client: &PulpClient,
+    version: &RepositoryVersionHref,
+    projects: &BTreeSet<String>,
+) -> Result<Vec<FileEntry>> {
+    let names: Vec<&str> = projects.iter().map(String::as_str).collect();
+    let req = client
+        .packages_request(&PackageQuery {
+            repository_version: Some(version.clone()),
+            fields: vec!["name".into(), "version".into()],
+            limit: Some(LISTING_PAGE),
+            ..Default::default()
+        })
+        .await?
+        .query(&[("name__in", names.join(","))]);
+    let mut files: Vec<FileEntry> = client
+        .paginate::<Package>(req.url)
+        .map_ok(entry)
+        .try_collect()
+        .await?;
+    files.sort();
+    Ok(files)
+}
+
+/// The normalised names of the projects with a file in `from` and not in `to` or the other way
+/// round (`added_between` / `removed_between`, names only: the full serializer costs Pulp
+/// seconds per 500 files).
+async fn touched_projects(
+    client: &PulpClient,
+    from: &RepositoryVersionHref,
+    to: &RepositoryVersionHref,
+) -> Result<BTreeSet<String>> {
+    let names = |filter: &'static str| async move {
+        let req = client
+            .packages_request(&PackageQuery {
+                fields: vec!["name".into()],
+                limit: Some(LISTING_PAGE),
+                ..Default::default()
+            })
+            .await?
+            .query(&[(filter, format!("{from},{to}"))]);
+        let names: Vec<String> = client
+            .paginate::<Package>(req.url)
+            .map_ok(|p| wheelgate_wheel::normalize_project(&p.name))
+            .try_collect()
+            .await?;
+        Ok::<_, crate::Error>(names)
+    };
+    let (added, removed) = futures::try_join!(names("added_between"), names("removed_between"))?;
+    Ok(added.into_iter().chain(removed).collect())
+}
+
+/// What [`diff`] needs to compare two versions, read in requests that grow with the change
+/// between them, not with the versions: which projects the change touches
+/// (`added_between`, `removed_between`), then the files of those projects on both sides.
+/// Projects the change does not touch have the same files on both sides, so `diff` of these
+/// partial sets is `diff` of the whole versions. A change touching more than
+/// [`CHANGED_PROJECTS_BY_NAME`] projects reads both versions whole.
+pub async fn changed_project_files(
+    client: &PulpClient,
+    from: &RepositoryVersionHref,
+    to: &RepositoryVersionHref,
+) -> Result<(Vec<FileEntry>, Vec<FileEntry>)> {
+    let projects = touched_projects(client, from, to).await?;
+    if projects.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    if projects.len() > CHANGED_PROJECTS_BY_NAME {
+        return Ok(futures::try_join!(
+            version_files(client, from),
+            version_files(client, to)
+        )?);
+    }
+    Ok(futures::try_join!(
+        project_files(client, from, &projects),
+        project_files(client, to, &projects)
+    )?)
 }
 
 /// How one project changed.
@@ -247,6 +344,46 @@ mod tests {
         assert!(diff(&to, &to).is_empty());
     }
 
+    /// What `changed_project_files` relies on: the diff of only the projects the change touches
+    /// (a file added or removed) is the diff of the whole versions.
+    #[test]
+    fn the_touched_projects_alone_give_the_same_diff() {
+        let mut from: Vec<FileEntry> = (0..50)
+            .map(|i| f(&format!("p{i:02}"), "1.0", &format!("s{i}")))
+            .collect();
+        from.push(f("p07", "1.1", "s7b"));
+        let mut to = from.clone();
+        to.retain(|e| e.project != "p03" && e.sha256 != "s7b");
+        to.push(f("p11", "2.0", "n11"));
+        to.push(f("new", "0.1", "n0"));
+        to.iter_mut()
+            .filter(|e| e.project == "p20")
+            .for_each(|e| e.sha256 = "rebuilt".into());
+        let whole = diff(&from, &to);
+
+        let key = |e: &FileEntry| (e.filename.clone(), e.sha256.clone());
+        let (fk, tk): (BTreeSet<_>, BTreeSet<_>) =
+            (from.iter().map(key).collect(), to.iter().map(key).collect());
+        let touched: BTreeSet<&str> = from
+            .iter()
+            .filter(|e| !tk.contains(&key(e)))
+            .chain(to.iter().filter(|e| !fk.contains(&key(e))))
+            .map(|e| e.project.as_str())
+            .collect();
+        assert_eq!(touched, BTreeSet::from(["new", "p03", "p07", "p11", "p20"]));
+        let only = |v: &[FileEntry]| -> Vec<FileEntry> {
+            v.iter()
+                .filter(|e| touched.contains(e.project.as_str()))
+                .cloned()
+                .collect()
+        };
+        let part = diff(&only(&from), &only(&to));
+        assert_eq!(part.projects, whole.projects);
+        assert_eq!(part.files_added, whole.files_added);
+        assert_eq!(part.files_removed, whole.files_removed);
+        assert_eq!(whole.projects.len(), 5);
+    }
+
     #[test]
     fn versions_sort_by_pep440() {
         let from = vec![f("a", "1.0", "x")];
@@ -317,21 +454,49 @@ pub async fn diff_versions(
             VersionRef::Production => state.served.current().map(|v| v.number),
         }
     };
-    let files = |r: VersionRef| {
+    // The version each side names (production may serve a version of another repository:
+    // it is read as it is); `None`: nothing, an empty side.
+    let href = |r: VersionRef| -> Result<Option<RepositoryVersionHref>> {
+        match r {
+            VersionRef::Production => Ok(state.served.current().map(|v| v.href.clone())),
+            r => resolve(r).map(|n| state.version_href(n)).transpose(),
+        }
+    };
+    // A numbered side must exist: a version Pulp does not have is `NoSuchVersion`, whatever
+    // the listings answer.
+    let exists = |r: VersionRef| {
         let (state, resolve) = (&state, &resolve);
         async move {
-            match (r, state.served.current()) {
-                // Production may serve a version of another repository: read it as it is.
-                (VersionRef::Production, Some(v)) => version_files(client, &v.href).await,
-                (VersionRef::Production, None) => Ok(Vec::new()),
-                (r, _) => match resolve(r) {
-                    Some(n) => state.files_of(client, n).await,
-                    None => Ok(Vec::new()),
-                },
+            match (r, resolve(r)) {
+                (VersionRef::Production, _) | (_, None) => Ok(()),
+                (_, Some(n)) => state.existing_version(client, n).await.map(|_| ()),
             }
         }
     };
-    let (from_files, to_files) = futures::try_join!(files(from), files(to))?;
+    let (from_files, to_files) = match (href(from)?, href(to)?) {
+        // Both sides are versions: read what changed, not both versions whole.
+        (Some(a), Some(b)) => {
+            let (ea, eb, files) = futures::join!(
+                exists(from),
+                exists(to),
+                changed_project_files(client, &a, &b)
+            );
+            ea?;
+            eb?;
+            files?
+        }
+        // One side is empty: the change is the other side whole.
+        (a, b) => {
+            let files = |h: Option<RepositoryVersionHref>, r: VersionRef| async move {
+                exists(r).await?;
+                match h {
+                    Some(h) => version_files(client, &h).await,
+                    None => Ok(Vec::new()),
+                }
+            };
+            futures::try_join!(files(a, from), files(b, to))?
+        }
+    };
     Ok(DiffReport {
         release: release.into(),
         variant: variant.into(),

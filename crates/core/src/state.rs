@@ -350,8 +350,9 @@ pub struct FileOrigin {
 /// Which build added each file of staging version `upto`, by content href, worked out from what
 /// Pulp records: every version's `content_summary.added` (one paged listing of the versions),
 /// then, concurrently, the packages added by each version up to `upto` that added any. The cost
-/// is one request per version that added packages plus one per 1000 added packages, whatever
-/// the size of the version: 10,000 files in 20 builds is about 30 requests.
+/// is one request per version that added packages plus one per
+/// [`LISTING_PAGE`](crate::diff::LISTING_PAGE) added packages: 10,000 files in 20 builds is
+/// about 20 requests.
 ///
 /// A unit removed and added again keeps its first version (its bytes are the same). Versions
 /// deleted by prune pass their additions on to the next version Pulp keeps, so attributions
@@ -383,7 +384,7 @@ pub async fn file_origins(
                 .packages(&pulp_client::PackageQuery {
                     repository_version_added: Some(href),
                     fields: vec!["pulp_href".into()],
-                    limit: Some(1000),
+                    limit: Some(crate::diff::LISTING_PAGE),
                     ..Default::default()
                 })
                 .await?

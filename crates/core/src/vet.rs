@@ -215,7 +215,7 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
                     "requires_dist".into(),
                     "requires_python".into(),
                 ],
-                limit: Some(1000),
+                limit: Some(crate::diff::LISTING_PAGE),
                 ..Default::default()
             })
             .await?
