@@ -243,7 +243,8 @@ except Exception: print('n/a')"; }
 mib() { [ -n "${1:-}" ] && python3 -c "print(f'{int($1)/1024:.0f} MiB')" || echo "-"; }
 wg="${T[wheelgate]:-}"
 # The mirror section (config/bench-mirror.sh, run below) stays until that script replaces it.
-mirror_section=$(sed -n '/^<!-- bench-mirror:begin/,/^<!-- bench-mirror:end/p' docs/benchmarks.md 2>/dev/null || true)
+# Sections other scripts write (scale, mirror, big files) and the notes after them: kept as they are.
+mirror_section=$(sed -n '/^<!-- \(scale\|bench-mirror\|bench-big\):begin/,$p' docs/benchmarks.md 2>/dev/null || true)
 status=$(curl -s "$API/status/")
 core=$(echo "$status" | jq -r '.versions[] | select(.component=="core") | .version')
 py=$(echo "$status" | jq -r '.versions[] | select(.component=="python") | .version')
