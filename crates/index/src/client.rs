@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::StreamExt;
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
@@ -21,7 +21,7 @@ use wheelgate_http::{
 };
 
 use crate::error::{IndexError, SetupError};
-use crate::model::{IndexFile, PageFormat, ProjectList, ProjectPage};
+use crate::model::{IndexFile, PageFormat, ProjectList, ProjectPage, RootRevalidation};
 use crate::{html, json};
 
 /// What pages are requested as: PEP 691 JSON first, HTML as a fallback.
@@ -90,6 +90,9 @@ struct Inner {
 struct Fetched {
     url: Url,
     content_type: Option<String>,
+    etag: Option<String>,
+    /// A 304 to a conditional request (empty body).
+    not_modified: bool,
     body: Bytes,
 }
 
@@ -192,9 +195,30 @@ impl IndexClient {
     /// The index root's project list; `None` when the root is not found (404/410).
     pub async fn root(&self, index: &Url) -> Result<Option<ProjectList>, IndexError> {
         let url = dir_url(index);
-        let Some(f) = self.get(&url, PAGE_ACCEPT, true).await? else {
+        let Some(f) = self.get(&url, PAGE_ACCEPT, true, None).await? else {
             return Ok(None);
         };
+        Self::parse_root(f).map(Some)
+    }
+
+    /// The index root, asked with `If-None-Match: <etag>` (an `ETag` an earlier answer carried):
+    /// one request, and no page is rendered or sent when the server answers 304.
+    pub async fn root_if_none_match(
+        &self,
+        index: &Url,
+        etag: &str,
+    ) -> Result<RootRevalidation, IndexError> {
+        let url = dir_url(index);
+        let Some(f) = self.get(&url, PAGE_ACCEPT, true, Some(etag)).await? else {
+            return Ok(RootRevalidation::Missing);
+        };
+        if f.not_modified {
+            return Ok(RootRevalidation::NotModified { etag: f.etag });
+        }
+        Self::parse_root(f).map(RootRevalidation::Modified)
+    }
+
+    fn parse_root(f: Fetched) -> Result<ProjectList, IndexError> {
         let format = page_format(&f);
         let projects = match format {
             PageFormat::Json => json::parse_root(&f.body),
@@ -205,11 +229,12 @@ impl IndexClient {
             what: "index root",
             source,
         })?;
-        Ok(Some(ProjectList {
+        Ok(ProjectList {
             url: f.url,
             format,
             projects,
-        }))
+            etag: f.etag,
+        })
     }
 
     /// A project's page; `None` when the index has no such project (404/410).
@@ -219,7 +244,7 @@ impl IndexClient {
         name: &PackageName,
     ) -> Result<Option<ProjectPage>, IndexError> {
         let url = Self::project_url(index, name);
-        let Some(f) = self.get(&url, PAGE_ACCEPT, true).await? else {
+        let Some(f) = self.get(&url, PAGE_ACCEPT, true, None).await? else {
             return Ok(None);
         };
         let format = page_format(&f);
@@ -237,6 +262,7 @@ impl IndexClient {
             url: f.url,
             format,
             files,
+            etag: f.etag,
         }))
     }
 
@@ -246,7 +272,7 @@ impl IndexClient {
         let Some(url) = file.metadata_url() else {
             return Ok(None);
         };
-        let Some(f) = self.get(&url, "*/*", true).await? else {
+        let Some(f) = self.get(&url, "*/*", true, None).await? else {
             return Ok(None);
         };
         if let Some(expected) = file.metadata_sha256() {
@@ -286,7 +312,7 @@ impl IndexClient {
         dest: &Path,
         expected: Option<&str>,
     ) -> Result<Downloaded, Attempt<IndexError>> {
-        let Some(resp) = self.send(url, safe, "*/*", None, false).await? else {
+        let Some(resp) = self.send(url, safe, "*/*", None, false, None).await? else {
             // send() only returns None when missing_ok.
             return Err(Attempt::fatal(IndexError::Status {
                 url: safe.to_owned(),
@@ -344,25 +370,34 @@ impl IndexClient {
     }
 
     /// GET with retries, body read whole (pages, metadata). `None` on 404/410 when `missing_ok`.
+    /// With `if_none_match`, a 304 is an answer too (`not_modified`, empty body).
     async fn get(
         &self,
         url: &Url,
         accept: &'static str,
         missing_ok: bool,
+        if_none_match: Option<&str>,
     ) -> Result<Option<Fetched>, IndexError> {
         let safe = SafeUrl(url).to_string();
         let what = format!("GET {safe}");
         let timeout = Some(self.inner.config.timeout);
         with_retry(&self.inner.config.retry, &what, || async {
-            let Some(resp) = self.send(url, &safe, accept, timeout, missing_ok).await? else {
+            let Some(resp) = self
+                .send(url, &safe, accept, timeout, missing_ok, if_none_match)
+                .await?
+            else {
                 return Ok(None);
             };
             let final_url = resp.url().clone();
-            let content_type = resp
-                .headers()
-                .get(CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+            let header = |name| {
+                resp.headers()
+                    .get(name)
+                    .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let content_type = header(CONTENT_TYPE);
+            let etag = header(ETAG);
+            let not_modified = resp.status() == StatusCode::NOT_MODIFIED;
             let body = resp
                 .bytes()
                 .await
@@ -370,6 +405,8 @@ impl IndexClient {
             Ok(Some(Fetched {
                 url: final_url,
                 content_type,
+                etag,
+                not_modified,
                 body,
             }))
         })
@@ -413,8 +450,9 @@ impl IndexClient {
         }
     }
 
-    /// Send one GET; a success response (body unread), `None` for 404/410 when `missing_ok`,
-    /// or a classified failure. One tracing span per request.
+    /// Send one GET; a success response (body unread; also a 304 when `if_none_match` is
+    /// given), `None` for 404/410 when `missing_ok`, or a classified failure. One tracing span
+    /// per request.
     async fn send(
         &self,
         url: &Url,
@@ -422,6 +460,7 @@ impl IndexClient {
         accept: &'static str,
         timeout: Option<Duration>,
         missing_ok: bool,
+        if_none_match: Option<&str>,
     ) -> Result<Option<reqwest::Response>, Attempt<IndexError>> {
         let span = tracing::debug_span!(
             "index_request",
@@ -435,6 +474,9 @@ impl IndexClient {
             let mut req = self.inner.http.get(url.clone()).header(ACCEPT, accept);
             if let Some(t) = timeout {
                 req = req.timeout(t);
+            }
+            if let Some(etag) = if_none_match {
+                req = req.header(IF_NONE_MATCH, etag);
             }
             let result = req.send().await;
             let elapsed_ms = start.elapsed().as_millis() as u64;
@@ -452,7 +494,9 @@ impl IndexClient {
             let status = resp.status();
             tracing::Span::current().record("status", status.as_u16());
             tracing::debug!("response");
-            if status.is_success() {
+            if status.is_success()
+                || (status == StatusCode::NOT_MODIFIED && if_none_match.is_some())
+            {
                 return Ok(Some(resp));
             }
             if missing_ok && matches!(status, StatusCode::NOT_FOUND | StatusCode::GONE) {

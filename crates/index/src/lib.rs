@@ -17,7 +17,7 @@ pub use cert::{
 };
 pub use client::{Downloaded, IndexClient, IndexConfig};
 pub use error::{DecodeError, IndexError, SetupError};
-pub use model::{IndexFile, PageFormat, ProjectList, ProjectPage};
+pub use model::{same_etag, IndexFile, PageFormat, ProjectList, ProjectPage, RootRevalidation};
 pub use uv_normalize::PackageName;
 pub use uv_pypi_types::{CoreMetadata, Hashes, Yanked};
 pub use wheelgate_http::TlsSettings;

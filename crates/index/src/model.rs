@@ -25,6 +25,35 @@ pub struct ProjectList {
     pub format: PageFormat,
     /// The projects, normalised, in page order.
     pub projects: Vec<PackageName>,
+    /// The page's `ETag`, as sent (`"…"` or `W/"…"`); compare with [`same_etag`].
+    pub etag: Option<String>,
+}
+
+/// What a conditional request for the index root (`If-None-Match`) got.
+#[derive(Debug, Clone)]
+pub enum RootRevalidation {
+    /// 304: the index is the one the given `ETag` names. `etag` is what the server sent with
+    /// the 304, when it sent one.
+    NotModified {
+        /// The `ETag` of the 304, as sent.
+        etag: Option<String>,
+    },
+    /// The root page, read (it may still carry the same `ETag`: a server that ignores
+    /// `If-None-Match`).
+    Modified(ProjectList),
+    /// No index there (404/410).
+    Missing,
+}
+
+/// Whether two `ETag` values name the same representation by the weak comparison of RFC 9110
+/// (section 8.8.3.2): the opaque tags are equal, a `W/` prefix is ignored. A front that rewrites
+/// the body (nginx's `sub_filter`) turns a strong tag weak; it still names the same version.
+pub fn same_etag(a: &str, b: &str) -> bool {
+    fn opaque(t: &str) -> &str {
+        let t = t.trim();
+        t.strip_prefix("W/").unwrap_or(t)
+    }
+    !opaque(a).is_empty() && opaque(a) == opaque(b)
 }
 
 /// One project's page: its files.
@@ -38,6 +67,8 @@ pub struct ProjectPage {
     pub format: PageFormat,
     /// The files, in page order.
     pub files: Vec<IndexFile>,
+    /// The page's `ETag`, as sent (`"…"` or `W/"…"`); compare with [`same_etag`].
+    pub etag: Option<String>,
 }
 
 /// A file listed on a project page.
@@ -108,4 +139,20 @@ pub(crate) fn resolve(base: &Url, href: &str) -> Result<Url, url::ParseError> {
     let mut u = base.join(href)?;
     u.set_fragment(None);
     Ok(u)
+}
+
+#[cfg(test)]
+mod etag_tests {
+    use super::same_etag;
+
+    #[test]
+    fn etags_compare_weakly() {
+        assert!(same_etag("\"abc\"", "\"abc\""));
+        assert!(same_etag("W/\"abc\"", "\"abc\""));
+        assert!(same_etag("\"abc\"", " W/\"abc\" "));
+        assert!(!same_etag("\"abc\"", "\"abd\""));
+        assert!(!same_etag("W/\"abc\"", "W/\"ab\""));
+        assert!(!same_etag("", ""));
+        assert!(!same_etag("W/", "W/"));
+    }
 }
