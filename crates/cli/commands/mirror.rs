@@ -151,6 +151,15 @@ impl Reporter for Bars {
         }
     }
 
+    fn on_found(&self, files: usize, bytes: u64) {
+        if let Ok(b) = self.bars.lock() {
+            if let Some((f, by)) = b.as_ref() {
+                f.inc_length(files as u64);
+                by.inc_length(bytes);
+            }
+        }
+    }
+
     fn on_file(&self, filename: &str, bytes: u64, downloaded: bool) {
         if let Ok(b) = self.bars.lock() {
             if let Some((f, by)) = b.as_ref() {

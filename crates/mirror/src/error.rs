@@ -60,6 +60,16 @@ pub enum MirrorError {
         #[source]
         source: Box<IndexError>,
     },
+    /// The index of a variant changed while it was read, every time it was read (a promotion
+    /// or rollback between its pages, again and again): nothing of it was switched, so the
+    /// mirror never holds pages of two versions at once.
+    #[error("variant {variant}: the index changed while it was read ({attempts} attempts; pages of two repository versions); try again later")]
+    Inconsistent {
+        /// The variant.
+        variant: String,
+        /// How many times it was read.
+        attempts: usize,
+    },
     /// A local file or directory could not be read or written.
     #[error("cannot {action} {}", path.display())]
     Io {

@@ -28,6 +28,14 @@ pub struct ManifestVariant {
     pub simple: String,
     /// Its files, by project then file name.
     pub files: Vec<ManifestFile>,
+    /// How many projects its index lists.
+    #[serde(default)]
+    pub projects: usize,
+    /// The `ETag` of its index root when it was read (as sent, `"…"` or `W/"…"`): Pulp's is a
+    /// token of the repository version the index serves, the same on every page. The next run
+    /// asks the root with `If-None-Match` and, on a 304, keeps the variant as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
 /// One file of a variant.
@@ -48,6 +56,11 @@ pub struct ManifestFile {
     /// The sha256 of its PEP 658 metadata file, when one is mirrored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata_sha256: Option<String>,
+    /// The stored file's modification time (nanoseconds since the Unix epoch) when its sha256
+    /// was last checked: a later run trusts a stored file of this size and time without
+    /// hashing it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtime_ns: Option<u64>,
 }
 
 impl Manifest {

@@ -11,7 +11,10 @@ use sha2::{Digest, Sha256};
 use tracing::Instrument;
 use url::Url;
 use wheelgate_http::SafeUrl;
-use wheelgate_index::{DecodeError, IndexClient, IndexError, IndexFile, PackageName};
+use wheelgate_index::{
+    same_etag, DecodeError, IndexClient, IndexError, IndexFile, PackageName, ProjectList,
+    RootRevalidation,
+};
 
 use crate::error::MirrorError;
 use crate::manifest::{Manifest, ManifestFile, ManifestVariant, MANIFEST_FILE};
@@ -47,9 +50,13 @@ pub struct MirrorOptions {
 
 /// Progress of a run. Every method has an empty default.
 pub trait Reporter: Send + Sync {
-    /// The pages of every variant were read: `files` distinct files to check or fetch, `bytes`
-    /// their size as far as the index says.
+    /// The run starts reading pages: `files` distinct files known to check or fetch so far,
+    /// `bytes` their size as far as the index says (pages and files overlap, so this is often
+    /// nothing; [`Reporter::on_found`] adds what each page brings).
     fn on_plan(&self, _files: usize, _bytes: u64) {}
+    /// A page listed `files` more distinct files to check or fetch (`bytes` their size as far
+    /// as the index says).
+    fn on_found(&self, _files: usize, _bytes: u64) {}
     /// A file is in the store: `bytes` its size, `downloaded` whether it was fetched now
     /// (else it was already there with the right hash).
     fn on_file(&self, _filename: &str, _bytes: u64, _downloaded: bool) {}
@@ -106,6 +113,8 @@ struct Planned {
     source: VariantSource,
     /// Projects by name, files sorted by name.
     projects: BTreeMap<String, Vec<IndexFile>>,
+    /// The root's `ETag`, which every page carried.
+    etag: Option<String>,
 }
 
 /// A distinct file to have in the store.
@@ -118,6 +127,8 @@ struct Job {
 #[derive(Debug, Clone)]
 struct Stored {
     size: u64,
+    /// Modification time when it was verified (see [`mtime_ns`]).
+    mtime_ns: u64,
     metadata_sha256: Option<String>,
 }
 
@@ -165,8 +176,26 @@ fn is_sha256(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// How many times a variant whose index changed while it was read is read again before the run
+/// gives up ([`MirrorError::Inconsistent`]).
+const READ_ATTEMPTS: usize = 3;
+
+/// What a stored file was when the manifest recorded it.
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    size: u64,
+    mtime_ns: u64,
+}
+
 /// Mirror `opts.variants` into `opts.dest`: see the crate documentation for the layout.
 /// Nothing is switched unless every page of every variant was read and every file verified.
+///
+/// A variant whose manifest entry records an `ETag` is first revalidated: its index root is
+/// asked with `If-None-Match`, and when the server says it serves the same version (304, or the
+/// same `ETag` again) and the variant's tree and files are intact, nothing of it is read or
+/// rewritten. The pages of a variant read in full must all carry the root's `ETag` (when the
+/// server sends one); if one does not, the index changed between pages and the variant is read
+/// again, so a tree never mixes two versions.
 pub async fn mirror(
     client: &IndexClient,
     opts: &MirrorOptions,
@@ -181,90 +210,270 @@ pub async fn mirror(
         .await
         .map_err(MirrorError::io("create", &store))?;
     discard_partial(&store).await?;
+    let manifest_path = root.join(MANIFEST_FILE);
+    let old = Manifest::load(&manifest_path)?;
+    let known = known_files(&old);
 
-    // 1. Plan: every page of every variant.
-    let planned = plan(client, &opts.variants, jobs)
-        .instrument(tracing::info_span!(
-            "mirror_plan",
-            variants = opts.variants.len()
-        ))
+    // 1. Revalidate what the manifest knows; the rest (and what changed) is read in full.
+    let revalidated = revalidate(client, &root, &old, &opts.variants, jobs)
+        .instrument(tracing::info_span!("mirror_revalidate"))
         .await?;
+    let mut unchanged: Vec<(VariantSource, ManifestVariant)> = Vec::new();
+    let mut to_read: Vec<(VariantSource, Option<ProjectList>)> = Vec::new();
+    for (source, r) in opts.variants.iter().zip(revalidated) {
+        match r {
+            Revalidated::Unchanged(entry) => {
+                tracing::info!(variant = %source.name, "index unchanged (same ETag): kept as it is");
+                unchanged.push((source.clone(), entry));
+            }
+            Revalidated::Read(list) => to_read.push((source.clone(), list)),
+        }
+    }
+    reporter.on_plan(0, 0);
 
-    // 2. Fetch: each distinct (sha256, filename) once.
-    let mut distinct: BTreeMap<(String, String), Job> = BTreeMap::new();
+    // 2. Read the pages of the others and fetch their files as the pages come in, each
+    //    distinct (sha256, filename) once; a variant that changed while it was read, again.
+    let mut fetched: HashMap<(String, String), Fetched> = HashMap::new();
+    let mut planned: Vec<Planned> = Vec::new();
+    let mut attempt = 0;
+    while !to_read.is_empty() {
+        attempt += 1;
+        let (done, inconsistent) = read_and_fetch(
+            client,
+            &store,
+            &to_read,
+            &known,
+            &mut fetched,
+            jobs,
+            reporter,
+        )
+        .instrument(tracing::info_span!("mirror_plan", attempt))
+        .await?;
+        planned.extend(done);
+        if let Some(v) = inconsistent.first() {
+            if attempt >= READ_ATTEMPTS {
+                return Err(MirrorError::Inconsistent {
+                    variant: v.name.clone(),
+                    attempts: attempt,
+                });
+            }
+        }
+        for v in &inconsistent {
+            tracing::warn!(variant = %v.name, attempt, "the index changed while it was read (pages of two repository versions): reading it again");
+        }
+        to_read = inconsistent.into_iter().map(|v| (v, None)).collect();
+    }
+
+    // The run's numbers, over the distinct files of every mirrored variant.
+    let mut distinct: HashMap<(String, String), (u64, bool)> = HashMap::new();
     for p in &planned {
         for files in p.projects.values() {
             for f in files {
-                let sha256 = f.sha256().unwrap_or_default();
-                distinct
-                    .entry((sha256.clone(), f.filename.clone()))
-                    .or_insert_with(|| Job {
-                        sha256,
-                        file: f.clone(),
-                    });
+                let key = (f.sha256().unwrap_or_default(), f.filename.clone());
+                if let Some(x) = fetched.get(&key) {
+                    distinct.insert(key, (x.stored.size, x.downloaded));
+                }
             }
         }
     }
-    reporter.on_plan(
-        distinct.len(),
-        distinct.values().filter_map(|j| j.file.size).sum(),
-    );
-    let fetched: Vec<Fetched> = futures::stream::iter(distinct.into_values())
-        .map(|job| {
-            let store = &store;
-            async move {
-                let f = fetch(client, store, job).await?;
-                reporter.on_file(&f.key.1, f.stored.size, f.downloaded);
-                Ok::<_, MirrorError>(f)
-            }
-        })
-        .buffer_unordered(jobs)
-        .try_collect()
-        .instrument(tracing::info_span!("mirror_fetch"))
-        .await?;
+    for (_, entry) in &unchanged {
+        for f in &entry.files {
+            distinct
+                .entry((f.sha256.clone(), f.filename.clone()))
+                .or_insert((f.size, false));
+        }
+    }
     let mut summary = MirrorSummary {
         root: root.clone(),
-        manifest: root.join(MANIFEST_FILE),
-        files: fetched.len(),
-        downloaded: fetched.iter().filter(|f| f.downloaded).count(),
-        skipped: fetched.iter().filter(|f| !f.downloaded).count(),
-        bytes_downloaded: fetched.iter().map(|f| f.bytes).sum(),
-        bytes_total: fetched.iter().map(|f| f.stored.size).sum(),
+        manifest: manifest_path.clone(),
+        files: distinct.len(),
+        downloaded: distinct.values().filter(|d| d.1).count(),
+        skipped: distinct.values().filter(|d| !d.1).count(),
+        bytes_downloaded: fetched.values().map(|f| f.bytes).sum(),
+        bytes_total: distinct.values().map(|d| d.0).sum(),
         deleted: 0,
         variants: Vec::new(),
     };
     let stored: HashMap<(String, String), Stored> =
-        fetched.into_iter().map(|f| (f.key, f.stored)).collect();
+        fetched.into_iter().map(|(k, f)| (k, f.stored)).collect();
 
-    // 3. Switch each variant's pages; 4. the manifest, last.
-    let mut manifest = Manifest::load(&summary.manifest)?;
+    // 3. Switch each variant's pages; 4. the manifest, last (only when something changed).
+    let mut manifest = old.clone();
     manifest.format = 1;
+    let mut by_name: BTreeMap<String, VariantSummary> = BTreeMap::new();
+    for (source, entry) in &unchanged {
+        let simple = root.join(&source.name).join("simple");
+        by_name.insert(
+            source.name.clone(),
+            VariantSummary {
+                name: source.name.clone(),
+                index_url: entry.index_url.clone(),
+                simple,
+                projects: entry.projects,
+                files: entry.files.len(),
+            },
+        );
+    }
     for p in &planned {
         let (simple, entry) = switch_variant(&root, p, &stored)?;
         reporter.on_switched(&p.source.name, &simple);
-        summary.variants.push(VariantSummary {
-            name: p.source.name.clone(),
-            index_url: entry.index_url.clone(),
-            simple,
-            projects: p.projects.len(),
-            files: entry.files.len(),
-        });
+        by_name.insert(
+            p.source.name.clone(),
+            VariantSummary {
+                name: p.source.name.clone(),
+                index_url: entry.index_url.clone(),
+                simple,
+                projects: p.projects.len(),
+                files: entry.files.len(),
+            },
+        );
         manifest.variants.insert(p.source.name.clone(), entry);
     }
-    write_atomically(
-        &summary.manifest,
-        (serde_json::to_string_pretty(&manifest).map_err(|source| MirrorError::Manifest {
-            path: summary.manifest.clone(),
-            source,
-        })? + "\n")
-            .as_bytes(),
-    )?;
+    summary.variants = opts
+        .variants
+        .iter()
+        .filter_map(|v| by_name.remove(&v.name))
+        .collect();
+    if manifest != old || !manifest_path.exists() {
+        write_atomically(
+            &manifest_path,
+            (serde_json::to_string_pretty(&manifest).map_err(|source| MirrorError::Manifest {
+                path: manifest_path.clone(),
+                source,
+            })? + "\n")
+                .as_bytes(),
+        )?;
+    }
 
     // 5. --delete: what no variant of the manifest lists.
     if opts.delete {
         summary.deleted = delete_unlisted(&root, &store, &manifest)?;
     }
     Ok(summary)
+}
+
+/// The stored files the manifest vouches for: size and modification time when they were last
+/// verified, by (sha256, filename).
+fn known_files(m: &Manifest) -> HashMap<(String, String), Known> {
+    let mut out = HashMap::new();
+    for v in m.variants.values() {
+        for f in &v.files {
+            if let Some(mtime_ns) = f.mtime_ns {
+                out.insert(
+                    (f.sha256.clone(), f.filename.clone()),
+                    Known {
+                        size: f.size,
+                        mtime_ns,
+                    },
+                );
+            }
+        }
+    }
+    out
+}
+
+/// A file's modification time in nanoseconds since the Unix epoch (0 when the file system
+/// gives none).
+fn mtime_ns(m: &std::fs::Metadata) -> u64 {
+    m.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// What revalidating a variant decided.
+enum Revalidated {
+    /// The index serves what the manifest entry describes, and the tree is intact.
+    Unchanged(ManifestVariant),
+    /// Read it in full; the root, when the revalidation already read it.
+    Read(Option<ProjectList>),
+}
+
+/// Whether a recorded `ETag` can be sent back in a header (visible ASCII).
+fn usable_etag(e: &str) -> bool {
+    !e.is_empty() && e.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
+
+/// Whether the variant's tree and its stored files are what `entry` says: the `simple` link
+/// leads to pages, every file is stored with its recorded size and modification time, every
+/// metadata file is there. Local `stat`s only, nothing is hashed.
+fn tree_intact(root: &Path, name: &str, entry: &ManifestVariant) -> bool {
+    let simple = root.join(name).join("simple");
+    if !simple.join("index.html").is_file() || !simple.join("index.json").is_file() {
+        return false;
+    }
+    let mut projects = BTreeSet::new();
+    for f in &entry.files {
+        let Some(mtime) = f.mtime_ns else {
+            return false;
+        };
+        let path = root.join(&f.path);
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() && m.len() == f.size && mtime_ns(&m) == mtime => {}
+            _ => return false,
+        }
+        if f.metadata_sha256.is_some() && !root.join(format!("{}.metadata", f.path)).is_file() {
+            return false;
+        }
+        projects.insert(f.project.as_str());
+    }
+    projects
+        .into_iter()
+        .all(|p| is_safe_name(p) && simple.join(p).join("index.html").is_file())
+}
+
+/// Ask each variant the manifest has an `ETag` for whether its index changed (one conditional
+/// request for the root each, `jobs` at a time).
+async fn revalidate(
+    client: &IndexClient,
+    root: &Path,
+    old: &Manifest,
+    variants: &[VariantSource],
+    jobs: usize,
+) -> Result<Vec<Revalidated>, MirrorError> {
+    futures::stream::iter(variants)
+        .map(|v| async move {
+            let Some(entry) = old.variants.get(&v.name) else {
+                return Ok(Revalidated::Read(None));
+            };
+            let Some(etag) = entry.etag.as_deref().filter(|e| usable_etag(e)) else {
+                return Ok(Revalidated::Read(None));
+            };
+            if entry.index_url != SafeUrl(&v.index_url).to_string() {
+                return Ok(Revalidated::Read(None));
+            }
+            let intact = {
+                let (root, name, entry) = (root.to_owned(), v.name.clone(), entry.clone());
+                tokio::task::spawn_blocking(move || tree_intact(&root, &name, &entry))
+                    .await
+                    .unwrap_or(false)
+            };
+            if !intact {
+                tracing::info!(variant = %v.name, "the mirrored tree is not intact: reading the index in full");
+                return Ok(Revalidated::Read(None));
+            }
+            match client
+                .root_if_none_match(&v.index_url, etag)
+                .await
+                .map_err(|e| index_error(&v.name, &v.index_url, None, e))?
+            {
+                RootRevalidation::NotModified { .. } => Ok(Revalidated::Unchanged(entry.clone())),
+                RootRevalidation::Modified(list)
+                    if list.etag.as_deref().is_some_and(|e| same_etag(e, etag)) =>
+                {
+                    Ok(Revalidated::Unchanged(entry.clone()))
+                }
+                RootRevalidation::Modified(list) => Ok(Revalidated::Read(Some(list))),
+                RootRevalidation::Missing => Err(MirrorError::NoIndex {
+                    variant: v.name.clone(),
+                    url: SafeUrl(&v.index_url).to_string(),
+                }),
+            }
+        })
+        .buffered(jobs)
+        .try_collect()
+        .await
 }
 
 /// Remove temporary files a killed run left in the store (`.<name>.<pid>.<n>.part`).
@@ -320,82 +529,189 @@ fn index_error(variant: &str, url: &Url, project: Option<&str>, e: IndexError) -
     }
 }
 
-async fn plan(
+/// A project page, read and checked.
+struct PageRead {
+    variant: usize,
+    project: String,
+    files: Vec<IndexFile>,
+    etag: Option<String>,
+}
+
+/// Read every page of `variants` (their roots first, unless given) and, as each project page
+/// comes in, fetch its files not fetched yet into the store: pages and files share `jobs`
+/// request slots. Returns the variants read consistently, and those whose pages did not all
+/// carry the root's `ETag` (to read again). `fetched` collects every file fetched or found.
+#[allow(clippy::too_many_arguments)]
+async fn read_and_fetch(
     client: &IndexClient,
-    variants: &[VariantSource],
+    store: &Path,
+    variants: &[(VariantSource, Option<ProjectList>)],
+    known: &HashMap<(String, String), Known>,
+    fetched: &mut HashMap<(String, String), Fetched>,
     jobs: usize,
-) -> Result<Vec<Planned>, MirrorError> {
-    let roots: Vec<(usize, PackageName)> = futures::stream::iter(variants.iter().enumerate())
-        .map(|(i, v)| async move {
-            let list = client
-                .root(&v.index_url)
-                .await
-                .map_err(|e| index_error(&v.name, &v.index_url, None, e))?
-                .ok_or_else(|| MirrorError::NoIndex {
-                    variant: v.name.clone(),
-                    url: SafeUrl(&v.index_url).to_string(),
-                })?;
-            Ok::<_, MirrorError>(list.projects.into_iter().map(move |p| (i, p)))
-        })
-        .buffer_unordered(jobs)
-        .map_ok(|it| futures::stream::iter(it.map(Ok)))
-        .try_flatten()
-        .try_collect()
-        .await?;
-    let mut planned: Vec<Planned> = variants
-        .iter()
-        .map(|v| Planned {
-            source: v.clone(),
-            projects: BTreeMap::new(),
-        })
-        .collect();
-    let pages: Vec<(usize, String, Vec<IndexFile>)> = futures::stream::iter(roots)
-        .map(|(i, name)| async move {
-            let v = &variants[i];
-            let url = IndexClient::project_url(&v.index_url, &name);
-            let page = client
-                .project(&v.index_url, &name)
-                .await
-                .map_err(|e| index_error(&v.name, &url, Some(name.as_ref()), e))?;
-            let Some(page) = page else {
-                tracing::warn!(variant = %v.name, project = %name, "listed in the index root but has no page; skipped");
-                return Ok(None);
-            };
-            let mut files = page.files;
-            for f in &files {
-                if !is_safe_name(&f.filename) {
+    reporter: &dyn Reporter,
+) -> Result<(Vec<Planned>, Vec<VariantSource>), MirrorError> {
+    let slots = tokio::sync::Semaphore::new(jobs);
+    let seen: std::sync::Mutex<BTreeSet<(String, String)>> =
+        std::sync::Mutex::new(fetched.keys().cloned().collect());
+    let (tx, rx) = futures::channel::mpsc::unbounded::<Job>();
+
+    let pages = async {
+        let tx = tx;
+        let slots = &slots;
+        let lists: Vec<(usize, ProjectList)> = futures::stream::iter(variants.iter().enumerate())
+            .map(|(i, (v, list))| async move {
+                if let Some(list) = list {
+                    return Ok((i, list.clone()));
+                }
+                let _slot = slots.acquire().await;
+                let list = client
+                    .root(&v.index_url)
+                    .await
+                    .map_err(|e| index_error(&v.name, &v.index_url, None, e))?
+                    .ok_or_else(|| MirrorError::NoIndex {
+                        variant: v.name.clone(),
+                        url: SafeUrl(&v.index_url).to_string(),
+                    })?;
+                Ok::<_, MirrorError>((i, list))
+            })
+            .buffer_unordered(jobs)
+            .try_collect()
+            .await?;
+        let names: Vec<(usize, PackageName)> = lists
+            .iter()
+            .flat_map(|(i, l)| l.projects.iter().map(move |p| (*i, p.clone())))
+            .collect();
+        let tx = &tx;
+        let seen = &seen;
+        let read: Vec<PageRead> = futures::stream::iter(names)
+            .map(|(i, name)| async move {
+                let v = &variants[i].0;
+                let url = IndexClient::project_url(&v.index_url, &name);
+                let page = {
+                    let _slot = slots.acquire().await;
+                    client
+                        .project(&v.index_url, &name)
+                        .await
+                        .map_err(|e| index_error(&v.name, &url, Some(name.as_ref()), e))?
+                };
+                let Some(page) = page else {
+                    tracing::warn!(variant = %v.name, project = %name, "listed in the index root but has no page; skipped");
+                    return Ok(None);
+                };
+                if !is_safe_name(name.as_ref()) {
                     return Err(MirrorError::UnsafeName {
                         variant: v.name.clone(),
                         project: name.to_string(),
-                        name: f.filename.clone(),
+                        name: name.to_string(),
                     });
                 }
-                if !f.sha256().is_some_and(|h| is_sha256(&h)) {
-                    return Err(MirrorError::NoHash {
-                        variant: v.name.clone(),
-                        filename: f.filename.clone(),
-                    });
+                let mut files = page.files;
+                for f in &files {
+                    if !is_safe_name(&f.filename) {
+                        return Err(MirrorError::UnsafeName {
+                            variant: v.name.clone(),
+                            project: name.to_string(),
+                            name: f.filename.clone(),
+                        });
+                    }
+                    if !f.sha256().is_some_and(|h| is_sha256(&h)) {
+                        return Err(MirrorError::NoHash {
+                            variant: v.name.clone(),
+                            filename: f.filename.clone(),
+                        });
+                    }
                 }
+                files.sort_by(|a, b| a.filename.cmp(&b.filename));
+                files.dedup_by(|a, b| a.filename == b.filename);
+                // Queue what no page queued before (a poisoned lock only means another page
+                // panicked; the set is still usable).
+                let mut new = Vec::new();
+                {
+                    let mut seen = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    for f in &files {
+                        let sha256 = f.sha256().unwrap_or_default();
+                        if seen.insert((sha256.clone(), f.filename.clone())) {
+                            new.push(Job {
+                                sha256,
+                                file: f.clone(),
+                            });
+                        }
+                    }
+                }
+                if !new.is_empty() {
+                    reporter.on_found(new.len(), new.iter().filter_map(|j| j.file.size).sum());
+                }
+                for job in new {
+                    // The receiver lives as long as this future (both are joined below).
+                    let _ = tx.unbounded_send(job);
+                }
+                Ok(Some(PageRead {
+                    variant: i,
+                    project: name.to_string(),
+                    files,
+                    etag: page.etag,
+                }))
+            })
+            .buffer_unordered(jobs)
+            .try_filter_map(|x| async move { Ok(x) })
+            .try_collect()
+            .await?;
+        Ok::<_, MirrorError>((lists, read))
+    };
+    let files = rx
+        .map(|job| {
+            let slots = &slots;
+            async move {
+                let _slot = slots.acquire().await;
+                let known = known
+                    .get(&(job.sha256.clone(), job.file.filename.clone()))
+                    .copied();
+                let f = fetch(client, store, job, known).await?;
+                reporter.on_file(&f.key.1, f.stored.size, f.downloaded);
+                Ok::<_, MirrorError>(f)
             }
-            files.sort_by(|a, b| a.filename.cmp(&b.filename));
-            files.dedup_by(|a, b| a.filename == b.filename);
-            Ok(Some((i, name.to_string(), files)))
         })
         .buffer_unordered(jobs)
-        .try_filter_map(|x| async move { Ok(x) })
-        .try_collect()
-        .await?;
-    for (i, name, files) in pages {
-        if !is_safe_name(&name) {
-            return Err(MirrorError::UnsafeName {
-                variant: variants[i].name.clone(),
-                project: name.clone(),
-                name,
-            });
-        }
-        planned[i].projects.insert(name, files);
+        .try_collect::<Vec<Fetched>>()
+        .instrument(tracing::info_span!("mirror_fetch"));
+    let ((lists, read), got) = futures::try_join!(pages, files)?;
+    for f in got {
+        fetched.insert(f.key.clone(), f);
     }
-    Ok(planned)
+
+    let mut planned: Vec<Planned> = variants
+        .iter()
+        .map(|(v, _)| Planned {
+            source: v.clone(),
+            projects: BTreeMap::new(),
+            etag: None,
+        })
+        .collect();
+    for (i, list) in lists {
+        planned[i].etag = list.etag;
+    }
+    let mut consistent = vec![true; variants.len()];
+    for page in read {
+        let p = &mut planned[page.variant];
+        if let (Some(root), Some(this)) = (&p.etag, &page.etag) {
+            if !same_etag(root, this) {
+                tracing::debug!(variant = %p.source.name, project = %page.project, root = %root, page = %this, "a page of another repository version");
+                consistent[page.variant] = false;
+            }
+        }
+        p.projects.insert(page.project, page.files);
+    }
+    let mut done = Vec::new();
+    let mut again = Vec::new();
+    for (p, ok) in planned.into_iter().zip(consistent) {
+        if ok {
+            done.push(p);
+        } else {
+            again.push(p.source);
+        }
+    }
+    Ok((done, again))
 }
 
 /// The sha256 and size of the file at `path`, `None` when there is none.
@@ -425,7 +741,15 @@ async fn hash_file(path: &Path) -> Result<Option<(String, u64)>, MirrorError> {
     .unwrap_or_else(|e| Err(MirrorError::Invalid(format!("hash task failed: {e}"))))
 }
 
-async fn fetch(client: &IndexClient, store: &Path, job: Job) -> Result<Fetched, MirrorError> {
+/// Have `job`'s file (and its PEP 658 metadata file, when offered) in the store: trusted as it
+/// is when the manifest verified it with this size and modification time (`known`), else
+/// hashed, else downloaded and verified.
+async fn fetch(
+    client: &IndexClient,
+    store: &Path,
+    job: Job,
+    known: Option<Known>,
+) -> Result<Fetched, MirrorError> {
     let Job { sha256, file } = job;
     let dir = store.join(&sha256);
     tokio::fs::create_dir_all(&dir)
@@ -433,7 +757,23 @@ async fn fetch(client: &IndexClient, store: &Path, job: Job) -> Result<Fetched, 
         .map_err(MirrorError::io("create", &dir))?;
     let path = dir.join(&file.filename);
     let mut bytes = 0;
-    let (size, downloaded) = match hash_file(&path).await? {
+    let present = match tokio::fs::metadata(&path).await {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(MirrorError::io("read", &path)(e)),
+    };
+    let trusted = match (&present, known) {
+        (Some(m), Some(k)) => m.is_file() && m.len() == k.size && mtime_ns(m) == k.mtime_ns,
+        _ => false,
+    };
+    let hashed = if trusted {
+        present.as_ref().map(|m| (sha256.clone(), m.len()))
+    } else if present.is_some() {
+        hash_file(&path).await?
+    } else {
+        None
+    };
+    let (size, downloaded) = match hashed {
         Some((h, size)) if h == sha256 => (size, false),
         other => {
             if other.is_some() {
@@ -478,10 +818,15 @@ async fn fetch(client: &IndexClient, store: &Path, job: Job) -> Result<Fetched, 
             }
         }
     }
+    let mtime_ns = tokio::fs::metadata(&path)
+        .await
+        .map(|m| mtime_ns(&m))
+        .map_err(MirrorError::io("read", &path))?;
     Ok(Fetched {
         key: (sha256, file.filename),
         stored: Stored {
             size,
+            mtime_ns,
             metadata_sha256,
         },
         downloaded,
@@ -509,6 +854,40 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), MirrorError> {
     })
 }
 
+/// Write a page of a generation not switched yet (no fsync: see [`sync_all`]).
+fn write_page(path: &Path, bytes: &[u8], written: &mut Vec<PathBuf>) -> Result<(), MirrorError> {
+    std::fs::write(path, bytes).map_err(MirrorError::io("write", path))?;
+    written.push(path.to_owned());
+    Ok(())
+}
+
+/// Make files and directories durable (fsync), several at once: concurrent fsyncs share the
+/// file system's journal commits, where one after the other each pays its own.
+fn sync_all(paths: &[PathBuf]) -> Result<(), MirrorError> {
+    const THREADS: usize = 8;
+    let chunk = paths.len().div_ceil(THREADS).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = paths
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    for p in part {
+                        std::fs::File::open(p)
+                            .and_then(|f| f.sync_all())
+                            .map_err(MirrorError::io("sync", p))?;
+                    }
+                    Ok::<_, MirrorError>(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join()
+                .unwrap_or_else(|_| Err(MirrorError::Invalid("an fsync thread panicked".into())))?;
+        }
+        Ok(())
+    })
+}
+
 fn unique_generation() -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -533,15 +912,22 @@ fn switch_variant(
         index_url: SafeUrl(&p.source.index_url).to_string(),
         simple: format!("{}/simple/", p.source.name),
         files: Vec::new(),
+        projects: p.projects.len(),
+        etag: p.etag.clone(),
     };
+    // Pages are written plainly into the new generation (nobody reads it yet) and made durable
+    // all at once before the switch.
+    let mut written: Vec<PathBuf> = vec![gdir.clone()];
     let names: Vec<String> = p.projects.keys().cloned().collect();
-    write_atomically(
+    write_page(
         &gdir.join("index.html"),
         pages::root_html(&names).as_bytes(),
+        &mut written,
     )?;
-    write_atomically(
+    write_page(
         &gdir.join("index.json"),
         pages::root_json(&names).as_bytes(),
+        &mut written,
     )?;
     for (project, files) in &p.projects {
         let mut listed = Vec::new();
@@ -577,18 +963,26 @@ fn switch_variant(
                 url: SafeUrl(&f.url).to_string(),
                 path: rel,
                 metadata_sha256: s.metadata_sha256.clone(),
+                mtime_ns: Some(s.mtime_ns),
             });
         }
         let pdir = gdir.join(project);
         std::fs::create_dir(&pdir).map_err(MirrorError::io("create", &pdir))?;
-        write_atomically(
+        written.push(pdir.clone());
+        write_page(
             &pdir.join("index.html"),
             pages::project_html(project, &listed).as_bytes(),
+            &mut written,
         )?;
-        write_atomically(
+        write_page(
             &pdir.join("index.json"),
             pages::project_json(project, &listed).as_bytes(),
+            &mut written,
         )?;
+    }
+    if let Err(e) = sync_all(&written) {
+        let _ = std::fs::remove_dir_all(&gdir);
+        return Err(e);
     }
     let simple = vdir.join("simple");
     let link = vdir.join(format!("{generation}.link"));
@@ -598,6 +992,7 @@ fn switch_variant(
         let _ = std::fs::remove_dir_all(&gdir);
         return Err(MirrorError::io("switch", &simple)(e));
     }
+    sync_all(std::slice::from_ref(&vdir))?;
     for old in read_dir(&vdir)? {
         let is_old = old
             .file_name()

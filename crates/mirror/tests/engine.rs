@@ -336,3 +336,168 @@ fn unsafe_directory_names_in_the_options_are_refused() {
     }
     assert_eq!(std::fs::read_dir(dest.path()).unwrap().count(), 0);
 }
+
+/// A variant `cpu` whose pages carry ETags, as Pulp's do: the root `"v1"` (304 to
+/// `If-None-Match: "v1"` or `W/"v1"`), project `a`'s page `page_etags` in turn (the last one
+/// from then on).
+async fn serve_with_etags(server: &MockServer, bytes: &[u8], page_etags: &[&str]) {
+    use wiremock::matchers::header;
+    for inm in ["\"v1\"", "W/\"v1\""] {
+        Mock::given(method("GET"))
+            .and(path("/cpu/simple/"))
+            .and(header("If-None-Match", inm))
+            .respond_with(ResponseTemplate::new(304).insert_header("ETag", "\"v1\""))
+            .mount(server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/cpu/simple/"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("ETag", "W/\"v1\"")
+                .set_body_raw("<a href=\"a/\">a</a>", "text/html"),
+        )
+        .mount(server)
+        .await;
+    let link = format!(
+        "<a href=\"/files/a-1.0-py3-none-any.whl#sha256={}\">a-1.0-py3-none-any.whl</a>",
+        sha(bytes)
+    );
+    for (i, e) in page_etags.iter().enumerate() {
+        let m = Mock::given(method("GET"))
+            .and(path("/cpu/simple/a/"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("ETag", *e)
+                    .set_body_raw(link.clone(), "text/html"),
+            );
+        let m = if i + 1 < page_etags.len() {
+            m.up_to_n_times(1)
+        } else {
+            m
+        };
+        m.mount(server).await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/files/a-1.0-py3-none-any.whl"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(bytes.to_vec()))
+        .mount(server)
+        .await;
+}
+
+async fn requests(server: &MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_unchanged_etag_skips_the_variant_with_one_request_and_nothing_rewritten() {
+    let server = MockServer::start().await;
+    serve_with_etags(&server, b"a wheel", &["\"v1\""]).await;
+    let dest = tempfile::tempdir().unwrap();
+    let o = opts(&server, dest.path(), &["cpu"]);
+    let s = mirror(&client(), &o, &wheelgate_mirror::NoReporter)
+        .await
+        .unwrap();
+    assert_eq!((s.files, s.downloaded), (1, 1));
+    let root = dest.path().join("prod/3.0");
+    let m = Manifest::load(&root.join("manifest.json")).unwrap();
+    assert_eq!(m.variants["cpu"].etag.as_deref(), Some("W/\"v1\""));
+    assert_eq!(m.variants["cpu"].projects, 1);
+    assert!(m.variants["cpu"].files[0].mtime_ns.is_some());
+    let generation = std::fs::read_link(root.join("cpu/simple")).unwrap();
+    let manifest_time = std::fs::metadata(root.join("manifest.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+
+    server.reset().await;
+    serve_with_etags(&server, b"a wheel", &["\"v1\""]).await;
+    let again = mirror(&client(), &o, &wheelgate_mirror::NoReporter)
+        .await
+        .unwrap();
+    assert_eq!(requests(&server).await, ["/cpu/simple/"], "one request");
+    assert_eq!(
+        (
+            again.files,
+            again.downloaded,
+            again.skipped,
+            again.bytes_downloaded
+        ),
+        (1, 0, 1, 0)
+    );
+    assert_eq!(again.variants[0].projects, 1);
+    assert_eq!(again.variants[0].files, 1);
+    assert_eq!(
+        std::fs::read_link(root.join("cpu/simple")).unwrap(),
+        generation,
+        "not switched"
+    );
+    assert_eq!(
+        std::fs::metadata(root.join("manifest.json"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        manifest_time,
+        "manifest not rewritten"
+    );
+
+    // A stored file that is not what the manifest recorded: the variant is read in full and the
+    // file fetched again.
+    let stored = root.join(format!("files/{}/a-1.0-py3-none-any.whl", sha(b"a wheel")));
+    std::fs::write(&stored, b"a wheeL!").unwrap();
+    server.reset().await;
+    serve_with_etags(&server, b"a wheel", &["\"v1\""]).await;
+    let s = mirror(&client(), &o, &wheelgate_mirror::NoReporter)
+        .await
+        .unwrap();
+    assert_eq!(s.downloaded, 1);
+    assert_eq!(std::fs::read(&stored).unwrap(), b"a wheel");
+    assert!(requests(&server)
+        .await
+        .contains(&"/cpu/simple/a/".to_owned()));
+}
+
+#[tokio::test]
+async fn a_page_of_another_version_makes_the_variant_read_again() {
+    let server = MockServer::start().await;
+    // The first read of the page comes from another repository version.
+    serve_with_etags(&server, b"a wheel", &["\"v0\"", "\"v1\""]).await;
+    let dest = tempfile::tempdir().unwrap();
+    let o = opts(&server, dest.path(), &["cpu"]);
+    let s = mirror(&client(), &o, &wheelgate_mirror::NoReporter)
+        .await
+        .unwrap();
+    assert_eq!((s.files, s.downloaded), (1, 1));
+    let reqs = requests(&server).await;
+    assert_eq!(
+        reqs.iter().filter(|p| *p == "/cpu/simple/").count(),
+        2,
+        "{reqs:?}"
+    );
+    assert_eq!(
+        reqs.iter().filter(|p| p.ends_with(".whl")).count(),
+        1,
+        "the file is fetched once: {reqs:?}"
+    );
+
+    // It never settles: nothing is switched, the run fails clearly.
+    let server = MockServer::start().await;
+    serve_with_etags(&server, b"a wheel", &["\"v2\""]).await;
+    let dest = tempfile::tempdir().unwrap();
+    let o = opts(&server, dest.path(), &["cpu"]);
+    let e = mirror(&client(), &o, &wheelgate_mirror::NoReporter)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, MirrorError::Inconsistent { variant, attempts: 3 } if variant == "cpu"),
+        "{e:?}"
+    );
+    assert!(!dest.path().join("prod/3.0/cpu/simple").exists());
+    assert!(!dest.path().join("prod/3.0/manifest.json").exists());
+}
