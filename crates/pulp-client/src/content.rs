@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 
 use futures::stream::BoxStream;
 use reqwest::Method;
@@ -18,6 +18,13 @@ use crate::uploads::ByteProgress;
 use crate::ApiRequest;
 
 const PACKAGES: &str = "content/python/packages/";
+
+/// Filenames per `filename__in` request of [`PulpClient::packages_by_filename`]: 50 wheel
+/// names of about 80 characters keep the URL near 4 KB.
+pub const FILENAME_BATCH: usize = 50;
+
+/// `filename__in` requests of [`PulpClient::packages_by_filename`] in flight at once.
+pub const FILENAME_LOOKUPS_IN_FLIGHT: usize = 4;
 
 /// How one synchronous upload request is sent.
 #[derive(Debug, Clone)]
@@ -75,6 +82,10 @@ pub struct PackageQuery {
     pub sha256: Option<String>,
     /// Exact filename.
     pub filename: Option<String>,
+    /// Any of these filenames (`filename__in`; wheel and sdist names hold no comma). Keep
+    /// it to [`FILENAME_BATCH`] names so the URL stays short:
+    /// [`PulpClient::packages_by_filename`] batches for you.
+    pub filename_in: Vec<String>,
     /// Project name.
     pub name: Option<String>,
     /// Units present in this version.
@@ -98,6 +109,9 @@ impl PackageQuery {
         }
         if let Some(v) = &self.filename {
             p.push(("filename", v.clone()));
+        }
+        if !self.filename_in.is_empty() {
+            p.push(("filename__in", self.filename_in.join(",")));
         }
         if let Some(v) = &self.name {
             p.push(("name", v.clone()));
@@ -214,6 +228,49 @@ impl PulpClient {
             out.extend(page);
         }
         Ok(out)
+    }
+
+    /// The requests [`PulpClient::packages_by_filename`] sends (built, not sent): one
+    /// `filename__in` query of at most [`FILENAME_BATCH`] names per request, each restricted to
+    /// `version` and to `fields` (plus the ones every [`Package`] needs).
+    pub async fn packages_by_filename_requests(
+        &self,
+        version: &RepositoryVersionHref,
+        filenames: &[String],
+        fields: &[&str],
+    ) -> Result<Vec<ApiRequest>> {
+        let mut out = Vec::new();
+        for chunk in filenames.chunks(FILENAME_BATCH) {
+            let query = PackageQuery {
+                repository_version: Some(version.clone()),
+                filename_in: chunk.to_vec(),
+                fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+                limit: Some(FILENAME_BATCH as u32),
+                ..Default::default()
+            };
+            out.push(self.packages_request(&query).await?);
+        }
+        Ok(out)
+    }
+
+    /// The packages of `version` named by any of `filenames`: what of a build a version
+    /// already holds, in requests that grow with the build, not with the version
+    /// ([`FILENAME_BATCH`] names each, [`FILENAME_LOOKUPS_IN_FLIGHT`] at once).
+    pub async fn packages_by_filename(
+        &self,
+        version: &RepositoryVersionHref,
+        filenames: &[String],
+        fields: &[&str],
+    ) -> Result<Vec<Package>> {
+        let requests = self
+            .packages_by_filename_requests(version, filenames, fields)
+            .await?;
+        let pages: Vec<Vec<Package>> = futures::stream::iter(requests)
+            .map(|req| self.list_all::<Package>(req.url))
+            .buffer_unordered(FILENAME_LOOKUPS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        Ok(pages.into_iter().flatten().collect())
     }
 
     /// Get a package.
@@ -343,5 +400,58 @@ mod tests {
         );
         assert_eq!(pairs[2], ("fields", "pulp_href,filename,sha256".to_owned()));
         assert_eq!(pairs[3], ("limit", "100".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn filename_lookups_are_batched_and_bound_to_the_version() {
+        let mut config = crate::ClientConfig::new(
+            url::Url::parse("http://pulp.test").expect("a valid base URL"),
+        );
+        config.api_root = "/pulp/".into();
+        config.domains_enabled = Some(false);
+        let client = PulpClient::new(config).expect("a client");
+        let version =
+            RepositoryVersionHref::new("/pulp/api/v3/repositories/python/python/0190/versions/7/");
+        let names: Vec<String> = (0..FILENAME_BATCH + 1)
+            .map(|i| format!("p{i}-1.0-py3-none-any.whl"))
+            .collect();
+        let reqs = client
+            .packages_by_filename_requests(&version, &names, &["name"])
+            .await
+            .expect("requests");
+        assert_eq!(reqs.len(), 2, "51 names: two requests");
+        let first = reqs[0].url.as_str();
+        assert!(
+            first.starts_with("http://pulp.test/pulp/api/v3/content/python/packages/?"),
+            "{first}"
+        );
+        let pairs: Vec<(String, String)> = reqs[0]
+            .url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(get("repository_version"), Some(version.to_string()));
+        assert_eq!(get("filename__in"), Some(names[..FILENAME_BATCH].join(",")));
+        assert_eq!(get("fields"), Some("pulp_href,filename,sha256,name".into()));
+        assert_eq!(get("limit"), Some(FILENAME_BATCH.to_string()));
+        assert_eq!(
+            reqs[1]
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == "filename__in")
+                .map(|(_, v)| v.into_owned()),
+            Some(names[FILENAME_BATCH].clone())
+        );
+        assert!(client
+            .packages_by_filename_requests(&version, &[], &[])
+            .await
+            .expect("no requests")
+            .is_empty());
     }
 }
