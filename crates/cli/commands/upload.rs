@@ -36,6 +36,11 @@ pub struct Args {
     /// Chunk size in bytes [default: 16777216].
     #[arg(long, value_name = "BYTES")]
     pub chunk_size: Option<u64>,
+    /// The server's request-time limit in seconds: a file goes in one request only when it is
+    /// predicted to finish well inside it [default: 30, or catalog [upload]
+    /// request_time_limit].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_time_limit: Option<u64>,
     /// The new version holds exactly this build's files: what the build dropped is removed in
     /// the same single change [default: the variant's `builds` in the catalog, else additive].
     #[arg(long, conflicts_with = "additive")]
@@ -63,6 +68,9 @@ pub async fn run(ctx: &Ctx<'_>, a: &Args) -> Result<ExitStatus> {
     }
     if let Some(s) = a.chunk_size {
         opts.chunk_size = s;
+    }
+    if let Some(secs) = a.request_time_limit {
+        opts.request_time_limit = Duration::from_secs(secs);
     }
     if a.replace {
         opts.replace = true;
