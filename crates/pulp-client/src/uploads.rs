@@ -648,6 +648,9 @@ impl PulpClient {
         let meter = &run.meter;
         let mut probed = false;
         let mut waited = false;
+        // A probe's upload, abandoned for one request: deleted while that request runs (the
+        // DELETE may wait for a free API worker behind the other transfers).
+        let mut abandoned: Option<UploadHref> = None;
         let measuring = loop {
             let change = meter.next_change();
             let admission = meter.admit(policy, file.size);
@@ -668,6 +671,9 @@ impl PulpClient {
                     change.await;
                 }
                 Admission::Unmeasured | Admission::Chunked => {
+                    if let Some(href) = abandoned.take() {
+                        self.abandon_upload(&href).await;
+                    }
                     let probe = matches!(admission, Admission::Unmeasured);
                     probed |= probe;
                     match self
@@ -683,15 +689,23 @@ impl PulpClient {
                                 sync_failure: None,
                             })
                         }
-                        ChunkedEnd::Redecide => progress.restart(),
+                        ChunkedEnd::Redecide(href) => {
+                            abandoned = href;
+                            progress.restart();
+                        }
                     }
                 }
             }
         };
-        let failure = match self
-            .sync_attempt(file, policy, measuring, progress.clone())
-            .await
-        {
+        let (attempt, ()) = tokio::join!(
+            self.sync_attempt(file, policy, measuring, progress.clone()),
+            async {
+                if let Some(href) = abandoned.take() {
+                    self.abandon_upload(&href).await;
+                }
+            }
+        );
+        let failure = match attempt {
             Ok(package) => {
                 return Ok(PackageUpload {
                     href: package.pulp_href.clone(),
@@ -733,7 +747,7 @@ impl PulpClient {
                 sync_failure: Some(failure),
             }),
             // Only a probe asks for the choice again.
-            ChunkedEnd::Redecide => Err(ClientError::Url(format!(
+            ChunkedEnd::Redecide(_) => Err(ClientError::Url(format!(
                 "{}: chunked upload stopped without a reason",
                 file.path.display()
             ))),
@@ -813,7 +827,7 @@ impl PulpClient {
             };
             if run.meter.estimate().is_some() {
                 tracing::debug!(file = file.filename, "measured meanwhile");
-                return Ok(ChunkedEnd::Redecide);
+                return Ok(ChunkedEnd::Redecide(None));
             }
             match slot {
                 Some(slot) => slot,
@@ -865,10 +879,8 @@ impl PulpClient {
         .await;
         let sha256 = match sent {
             Ok(Some(sha256)) => sha256,
-            Ok(None) => {
-                self.abandon_upload(&href).await;
-                return Ok(ChunkedEnd::Redecide);
-            }
+            // The caller deletes the started upload while its single request runs.
+            Ok(None) => return Ok(ChunkedEnd::Redecide(Some(href))),
             Err(e) => {
                 self.abandon_upload(&href).await;
                 return Err(e);
@@ -912,9 +924,10 @@ const MIB: f64 = 1024.0 * 1024.0;
 enum ChunkedEnd {
     /// The content exists.
     Created(PackageHref),
-    /// Nothing was created: a measurement exists now (this file's probe, whose upload was
-    /// deleted, or another file's), so the choice is made again.
-    Redecide,
+    /// Nothing was created: a measurement exists now (this file's probe, or another file's),
+    /// so the choice is made again. With this file's probe, the upload it started, which the
+    /// caller must delete.
+    Redecide(Option<UploadHref>),
 }
 
 /// Whether a failed single-request upload is worth sending again in chunks: the server gave
