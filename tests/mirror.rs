@@ -262,6 +262,27 @@ async fn mirror_a_release_through_the_front(layout: &'static str) {
         r.success();
         r.json()
     };
+    // With -v (one log line per request): the summary and the URLs requested.
+    let mirror_v = || {
+        let mut args = vec!["-v", "--output", "json"];
+        args.extend_from_slice(&[
+            "mirror",
+            "--release",
+            "3.0",
+            "--all",
+            "--dest",
+            dest.to_str().unwrap(),
+            "--index-url-template",
+            &template,
+            "--cert",
+            front.client_cert.to_str().unwrap(),
+            "--ca-bundle",
+            front.ca_bundle.to_str().unwrap(),
+        ]);
+        let r = sb.run(&args);
+        r.success();
+        (r.json(), requested(&r.stderr))
+    };
 
     // Without the client certificate the front refuses, and nothing is switched.
     let r = sb.run(&[
@@ -383,8 +404,34 @@ async fn mirror_a_release_through_the_front(layout: &'static str) {
     }
     drop(server);
 
-    // A second run transfers nothing.
-    let again = mirror(&[]);
+    // A second run transfers nothing, and reads one page per variant: the index root, answered
+    // 304 to If-None-Match with the ETag the first run recorded (Pulp's token of the served
+    // repository version, passed by the front).
+    let manifest_before = std::fs::read(root.join("manifest.json")).unwrap();
+    let links_before: Vec<_> = VARIANTS
+        .iter()
+        .map(|v| std::fs::read_link(root.join(v).join("simple")).unwrap())
+        .collect();
+    let (again, urls) = mirror_v();
+    assert_eq!(urls.len(), 3, "one request per variant: {urls:#?}");
+    for v in VARIANTS {
+        assert!(
+            urls.iter()
+                .any(|u| u.ends_with(&format!("/3.0/{v}/simple/"))),
+            "{v}: {urls:#?}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(root.join("manifest.json")).unwrap(),
+        manifest_before
+    );
+    for (v, before) in VARIANTS.iter().zip(&links_before) {
+        assert_eq!(
+            &std::fs::read_link(root.join(v).join("simple")).unwrap(),
+            before,
+            "{v} switched on a no-op run"
+        );
+    }
     assert_eq!(
         (
             &again["downloaded"],
@@ -408,8 +455,21 @@ async fn mirror_a_release_through_the_front(layout: &'static str) {
     sb.run(&[&["vet"], &args[..]].concat()).success();
     sb.run(&[&["promote"], &args[..], &["--yes"]].concat())
         .success();
-    let s = mirror(&[]);
+    let (s, urls) = mirror_v();
     assert_eq!(s["downloaded"], 1, "{s:#}");
+    // The promoted variant is read again; the others answer 304 to their one request.
+    for v in &VARIANTS[1..] {
+        let theirs: Vec<_> = urls
+            .iter()
+            .filter(|u| u.contains(&format!("/3.0/{v}/")))
+            .collect();
+        assert_eq!(theirs.len(), 1, "{v}: {urls:#?}");
+    }
+    assert!(
+        urls.iter()
+            .any(|u| u.contains(&format!("/3.0/{}/simple/{}/", VARIANTS[0], own[0]))),
+        "{urls:#?}"
+    );
     // The new wheel and its PEP 658 metadata file, nothing else.
     let bytes = std::fs::read(&newer).unwrap();
     let stored = root
@@ -437,6 +497,17 @@ async fn mirror_a_release_through_the_front(layout: &'static str) {
 }
 
 both_layouts!(mirror_a_release_through_the_front);
+
+/// The URLs of the requests a `-v` log shows (one `index_request` line per answered request).
+fn requested(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains("index_request{") && l.trim_end().ends_with("response"))
+        .filter_map(|l| {
+            let u = l.split("url=").nth(1)?;
+            Some(u.split([' ', '}']).next()?.trim_matches('"').to_owned())
+        })
+        .collect()
+}
 
 fn sha(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
