@@ -28,7 +28,8 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use pulp_client::{
     ByteProgress, ChunkedOptions, Modify, PackageFile, PackageHref, PackageQuery,
-    PackageUploadOptions, PulpClient, Transfer, TransferContext, TransferPolicy, WaitOptions,
+    PackageUploadOptions, PulpClient, RepositoryVersionHref, Transfer, TransferContext,
+    TransferPolicy, WaitOptions,
 };
 use serde::Serialize;
 use wheelgate_wheel::{Allowlist, Problem, ProblemKind, TagPolicy, WheelInfo};
@@ -263,36 +264,37 @@ pub async fn upload(
     };
     let allow = Allowlist::new(catalog.allow.clone());
     let inputs = opts.paths.clone();
+    let (paths, walk_problems) =
+        tokio::task::spawn_blocking(move || wheelgate_wheel::collect_wheel_paths(&inputs))
+            .await
+            .map_err(|e| Error::Inconsistent(format!("reading the wheel paths crashed: {e}")))?;
+    // The names the build's files will have in Pulp (a wheel's name is its file name).
+    let asked: Vec<String> = paths
+        .iter()
+        .filter_map(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_owned))
+        .collect();
     let rep = reporter.clone();
     let mut validation = tokio::task::spawn_blocking(move || {
-        let (paths, mut problems) = wheelgate_wheel::collect_wheel_paths(&inputs);
         rep.validating(paths.len());
         let mut report = wheelgate_wheel::validate_batch(&paths, &policy, &allow);
+        let mut problems = walk_problems;
         problems.append(&mut report.problems);
         report.problems = problems;
         report
     });
     // 2. Meanwhile (reading and hashing big wheels takes seconds, and no byte of them is sent
-    //    for this): the latest staging version's files. Their answer waits until the files
-    //    are known to be valid; invalid files are reported whatever Pulp said.
+    //    for this): which of the build's files the latest staging version holds already,
+    //    looked up by name, so the cost grows with the build, not with the index (a replacing
+    //    build reads the whole version: what it does not have is removed). Their answer
+    //    waits until the files are known to be valid; invalid files are reported whatever
+    //    Pulp said.
     let lookups = async {
         let repo = crate::lookup::staging_repository(client, catalog, &opts.release, &opts.variant)
             .await?;
-        let mut in_repo: HashMap<String, (String, PackageHref)> = HashMap::new();
-        if let Some(v) = &repo.latest_version_href {
-            let listed: Vec<(String, (String, PackageHref))> = client
-                .packages(&PackageQuery {
-                    repository_version: Some(v.clone()),
-                    fields: vec!["filename".into(), "sha256".into()],
-                    limit: Some(1000),
-                    ..Default::default()
-                })
-                .await?
-                .map_ok(|p| (p.filename, (p.sha256, p.pulp_href)))
-                .try_collect()
-                .await?;
-            in_repo.extend(listed);
-        }
+        let in_repo = match &repo.latest_version_href {
+            Some(v) => files_in_version(client, v, (!opts.replace).then_some(&asked[..])).await?,
+            None => HashMap::new(),
+        };
         Ok::<_, Error>((repo, in_repo))
     };
     tokio::pin!(lookups);
@@ -312,10 +314,23 @@ pub async fn upload(
     if batch.wheels.is_empty() {
         return Err(Error::Usage("no wheels found in the given paths".into()));
     }
-    let (repo, in_repo) = match looked_up {
+    let (repo, mut in_repo) = match looked_up {
         Some(found) => found?,
         None => lookups.await?,
     };
+    if !opts.replace {
+        // A name validation reports differently from its path's (not expected): look it up too.
+        let asked: std::collections::HashSet<&str> = asked.iter().map(String::as_str).collect();
+        let missed: Vec<String> = batch
+            .wheels
+            .iter()
+            .map(|w| w.filename.clone())
+            .filter(|f| !asked.contains(f.as_str()))
+            .collect();
+        if let (Some(v), false) = (&repo.latest_version_href, missed.is_empty()) {
+            in_repo.extend(files_in_version(client, v, Some(&missed)).await?);
+        }
+    }
     let latest = repo.latest_version_href.clone();
     let mut problems = Vec::new();
     let mut already_present = Vec::new();
@@ -522,6 +537,38 @@ pub async fn upload(
         report.sync_fallbacks.clear();
     }
     Ok(report)
+}
+
+/// The files of a staging version, by filename: (sha256, href). Only those named in `only`
+/// (looked up by name in batches, a cost that grows with the build), or every file (`None`).
+async fn files_in_version(
+    client: &PulpClient,
+    version: &RepositoryVersionHref,
+    only: Option<&[String]>,
+) -> Result<HashMap<String, (String, PackageHref)>> {
+    let packages: Vec<pulp_client::Package> = match only {
+        Some(names) => {
+            client
+                .packages_by_filename(version, names, &["filename", "sha256"])
+                .await?
+        }
+        None => {
+            client
+                .packages(&PackageQuery {
+                    repository_version: Some(version.clone()),
+                    fields: vec!["filename".into(), "sha256".into()],
+                    limit: Some(crate::diff::LISTING_PAGE),
+                    ..Default::default()
+                })
+                .await?
+                .try_collect()
+                .await?
+        }
+    };
+    Ok(packages
+        .into_iter()
+        .map(|p| (p.filename, (p.sha256, p.pulp_href)))
+        .collect())
 }
 
 /// How a file's bytes went up.
