@@ -92,6 +92,12 @@ pub struct Event {
     /// Digest of the version's (filename, sha256) set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+    /// The href of the version vetted (vet records). Pulp's versions are immutable and their
+    /// hrefs are never reused (a number alone could name a version of a re-created staging
+    /// repository), so a record bound to the href vouches for that exact file set: promote
+    /// does not read the version again before switching. Older records have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_href: Option<String>,
     /// Why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -268,6 +274,7 @@ mod tests {
             from_version: Some(3),
             to_version: 5,
             digest: Some("ab".repeat(32)),
+            version_href: None,
             reason: Some("CVE fix (urgent) / ticket #12".into()),
             outcome: Outcome::Ok,
             detail: None,

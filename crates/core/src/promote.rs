@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use pulp_client::{Distribution, PulpClient, Serves, WaitOptions};
+use pulp_client::{Distribution, PulpClient, RepositoryVersionHref, Serves, WaitOptions};
 use serde::Serialize;
 
 use url::Url;
@@ -52,8 +52,11 @@ pub struct Switch {
     pub to_version: u64,
     /// What changes for customers.
     pub diff: Diff,
-    /// Digest of the target file set.
-    pub digest: String,
+    /// Digest of the target file set: from the vetting record bound to the version
+    /// (promote), else once the version has been read (a rollback learns it after the
+    /// switch: the switch does not wait for the whole version to be read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
     /// Simple index URL customers use.
     pub index_url: Option<String>,
     #[serde(skip)]
@@ -61,7 +64,10 @@ pub struct Switch {
     #[serde(skip)]
     to_serves: Option<Serves>,
     #[serde(skip)]
-    to_files: Vec<FileEntry>,
+    to_href: Option<RepositoryVersionHref>,
+    /// Every file of the target version, when planning had to read them.
+    #[serde(skip)]
+    to_files: Option<Vec<FileEntry>>,
 }
 
 /// A planned promote or rollback.
@@ -149,24 +155,67 @@ fn index_url(d: &Distribution) -> Option<String> {
         .map(|b| format!("{}/simple/", b.trim_end_matches('/')))
 }
 
+/// The digest a vetting record vouches for without reading the version again: the record
+/// is bound to exactly this version's href (versions are immutable, hrefs never reused).
+fn bound_digest(record: Option<&Event>, version: &RepositoryVersionHref) -> Option<String> {
+    record
+        .filter(|e| e.version_href.as_deref() == Some(version.as_str()))
+        .and_then(|e| e.digest.clone())
+}
+
 /// A switch of one variant to staging version `to`, from the state loaded for the command.
-async fn load_switch(client: &PulpClient, v: &VariantState, to: u64) -> Result<Switch> {
+///
+/// What it reads grows with the change, not with the index: the projects the switch touches
+/// ([`diff::changed_project_files`]). The target version is read whole only when production
+/// serves nothing comparable (the change is then the whole version), or when `vetted` (a
+/// promote's vetting record) is not bound to the version's href, so its digest must be
+/// compared with the file set (records written before vet bound them).
+async fn load_switch(
+    client: &PulpClient,
+    v: &VariantState,
+    to: u64,
+    vetted: Option<&Event>,
+) -> Result<Switch> {
     let dist = v.require_production()?.clone();
     let to_href = v.version_href(to)?;
-    // Both sides at once; a missing version is reported as such, not as a failed listing.
-    let (to_files, from_files) =
-        futures::try_join!(v.files_of(client, to), v.served_files(client))?;
+    let known_digest = bound_digest(vetted, &to_href);
+    let need_whole = vetted.is_some() && known_digest.is_none();
+    // Everything at once; a missing version is reported as such, not as a failed listing.
+    let (diff, to_files) = match v.served.current() {
+        Some(from) => {
+            let (exists, changed, whole) = futures::join!(
+                v.existing_version(client, to),
+                diff::changed_project_files(client, &from.href, &to_href),
+                async {
+                    if need_whole {
+                        diff::version_files(client, &to_href).await.map(Some)
+                    } else {
+                        Ok(None)
+                    }
+                }
+            );
+            exists?;
+            let (from_part, to_part) = changed?;
+            (diff::diff(&from_part, &to_part), whole?)
+        }
+        None => {
+            let to_files = v.files_of(client, to).await?;
+            (diff::diff(&[], &to_files), Some(to_files))
+        }
+    };
+    let digest = known_digest.or_else(|| to_files.as_deref().map(digest));
     Ok(Switch {
         variant: v.variant().to_owned(),
         distribution: dist.name.clone(),
         from_version: v.served.staging_number(),
         from: v.served.clone(),
         to_version: to,
-        diff: diff::diff(&from_files, &to_files),
-        digest: digest(&to_files),
+        diff,
+        digest,
         index_url: index_url(&dist),
         dist: Some(dist),
-        to_serves: Some(Serves::Version(to_href)),
+        to_serves: Some(Serves::Version(to_href.clone())),
+        to_href: Some(to_href),
         to_files,
     })
 }
@@ -190,7 +239,7 @@ async fn decide_promote(
     let state = ReleaseState::load(client, catalog, &opts.release, &opts.variants).await?;
     state.require_ledger(catalog)?;
     let mut refusals = Vec::new();
-    let mut wanted: Vec<(&VariantState, u64, Option<String>)> = Vec::new();
+    let mut wanted: Vec<(&VariantState, u64, &Event)> = Vec::new();
     for v in &state.variants {
         let name = v.variant();
         v.require_repository()?;
@@ -225,7 +274,7 @@ async fn decide_promote(
             },
         };
         match vetted.get(&to) {
-            Some(record) => wanted.push((v, to, record.digest.clone())),
+            Some(record) => wanted.push((v, to, *record)),
             None => {
                 // A version that does not exist is a usage error, not advice to vet it.
                 v.existing_version(client, to).await?;
@@ -240,22 +289,26 @@ async fn decide_promote(
             }
         }
     }
-    let loaded =
-        futures::future::try_join_all(wanted.iter().map(|(v, to, _)| load_switch(client, v, *to)))
-            .await?;
+    let loaded = futures::future::try_join_all(
+        wanted
+            .iter()
+            .map(|(v, to, record)| load_switch(client, v, *to, Some(*record))),
+    )
+    .await?;
     let mut switches = Vec::new();
-    for ((v, to, vetted_digest), switch) in wanted.iter().zip(loaded) {
+    for ((v, to, record), switch) in wanted.iter().zip(loaded) {
         let name = v.variant();
-        if vetted_digest.as_deref() != Some(switch.digest.as_str()) {
+        let vetted_digest = record.digest.as_deref();
+        if vetted_digest.is_none() || vetted_digest != switch.digest.as_deref() {
             refusals.push(Refusal {
                 variant: name.to_owned(),
                 from: switch.from_version,
                 to: *to,
-                digest: Some(switch.digest.clone()),
+                digest: switch.digest.clone(),
                 why: format!(
                     "{name}: version {to} no longer has the file set that was vetted (digest {} then, {} now)",
-                    vetted_digest.as_deref().unwrap_or("-"),
-                    switch.digest
+                    vetted_digest.unwrap_or("-"),
+                    switch.digest.as_deref().unwrap_or("-")
                 ),
             });
             continue;
@@ -266,7 +319,7 @@ async fn decide_promote(
                     variant: name.to_owned(),
                     from: switch.from_version,
                     to: *to,
-                    digest: Some(switch.digest.clone()),
+                    digest: switch.digest.clone(),
                     why: format!(
                         "{name}: production serves {} now, not {m} (--expect-current); someone else changed it — review and retry",
                         switch
@@ -340,6 +393,7 @@ pub async fn plan_promote_recorded(
             from_version: r.from,
             to_version: r.to,
             digest: r.digest.clone(),
+            version_href: None,
             reason: by.reason.clone(),
             outcome: Outcome::Refused,
             detail: Some(r.why.clone()),
@@ -411,7 +465,7 @@ pub async fn plan_rollback(
             }
         }
     };
-    let switch = load_switch(client, v, target).await?;
+    let switch = load_switch(client, v, target, None).await?;
     Ok(SwitchPlan {
         kind: EventKind::Rollback,
         release: release.into(),
@@ -436,7 +490,8 @@ pub async fn apply(
         variant: s.variant.clone(),
         from_version: s.from_version,
         to_version: s.to_version,
-        digest: Some(s.digest.clone()),
+        digest: s.digest.clone(),
+        version_href: None,
         reason: opts.reason.clone(),
         outcome,
         detail,
@@ -508,14 +563,54 @@ pub async fn apply(
         done.push(s);
     }
 
-    // Every switch landed: record it, and verify through the customer path meanwhile.
-    // (The ledger is opened only now: nothing before the switch waits for it.)
-    let ledger = Ledger::open(client, catalog, &plan.release).await?;
-    let ok_events: Vec<Event> = plan
+    // Every switch landed. Only now: the ledger, and every file of each target version the
+    // plan did not read (what verification expects, and the digest of a rollback), so
+    // nothing whole-version delays what customers get.
+    let (ledger, listed) = futures::join!(
+        Ledger::open(client, catalog, &plan.release),
+        futures::future::join_all(plan.switches.iter().map(|s| async move {
+            match (&s.to_files, &s.to_href) {
+                (Some(files), _) => Ok(files.clone()),
+                (None, Some(href)) => diff::version_files(client, href).await,
+                (None, None) => Ok(Vec::new()),
+            }
+        }))
+    );
+    let ledger = ledger?;
+    // The switches with what they now serve (and its digest).
+    let switched: Vec<Switch> = plan
         .switches
+        .iter()
+        .zip(&listed)
+        .map(|(s, files)| Switch {
+            digest: s
+                .digest
+                .clone()
+                .or_else(|| files.as_deref().ok().map(digest)),
+            ..s.clone()
+        })
+        .collect();
+    let ok_events: Vec<Event> = switched
         .iter()
         .map(|s| event(s, Outcome::Ok, None))
         .collect();
+    let mut expected: Vec<Vec<FileEntry>> = Vec::new();
+    let mut unread = None;
+    for files in listed {
+        match files {
+            Ok(f) => expected.push(f),
+            Err(e) => {
+                unread.get_or_insert(e);
+                expected.push(Vec::new());
+            }
+        }
+    }
+    if let Some(e) = unread {
+        // The switch is done: record it, then say it could not be verified.
+        futures::future::try_join_all(ok_events.iter().map(|e| ledger.append(e, &opts.wait)))
+            .await?;
+        return Err(e);
+    }
     let record =
         futures::future::try_join_all(ok_events.iter().map(|e| ledger.append(e, &opts.wait)));
     let customer = &opts.customer;
@@ -525,26 +620,27 @@ pub async fn apply(
             .and_then(|u| Url::parse(u).ok())
             .map(|u| customer.access.on_index_host(&u).to_string())
     };
-    let verify = futures::future::join_all(plan.switches.iter().map(|s| async move {
-        let pages = pages_to_verify(opts.verify, &s.to_files, &s.diff);
-        let r = match customer_url(s) {
-            Some(u) => {
-                verify::verify_index(
-                    &customer.client,
-                    &u,
-                    &s.to_files,
-                    pages.as_ref(),
-                    opts.verify_timeout,
-                    VERIFY_CONCURRENCY,
-                )
-                .await
-            }
-            None => Err(verify::VerifyError::NoBaseUrl {
-                distribution: s.distribution.clone(),
-            }),
-        };
-        (s, r)
-    }));
+    let verify =
+        futures::future::join_all(switched.iter().zip(&expected).map(|(s, files)| async move {
+            let pages = pages_to_verify(opts.verify, files, &s.diff);
+            let r = match customer_url(s) {
+                Some(u) => {
+                    verify::verify_index(
+                        &customer.client,
+                        &u,
+                        files,
+                        pages.as_ref(),
+                        opts.verify_timeout,
+                        VERIFY_CONCURRENCY,
+                    )
+                    .await
+                }
+                None => Err(verify::VerifyError::NoBaseUrl {
+                    distribution: s.distribution.clone(),
+                }),
+            };
+            (s, r)
+        }));
     let (recorded, checks) = futures::join!(record, verify);
     recorded?;
     let mut verified = BTreeMap::new();
@@ -573,8 +669,7 @@ pub async fn apply(
             settings_hint: customer.access.hint(),
         })));
     }
-    let switches = plan
-        .switches
+    let switches = switched
         .iter()
         .map(|s| Switch {
             index_url: customer_url(s),

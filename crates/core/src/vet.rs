@@ -344,6 +344,7 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
                     from_version: None,
                     to_version: number,
                     digest: Some(digest.clone()),
+                    version_href: Some(version.to_string()),
                     reason: None,
                     outcome: Outcome::Ok,
                     detail: Some(format!("{} files", packages.len())),

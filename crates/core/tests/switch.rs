@@ -81,6 +81,7 @@ async fn revert_when_the_last_switch_fails(layout: &str) {
                     from_version: None,
                     to_version: 1,
                     digest: Some(promote::digest(&files)),
+                    version_href: None,
                     reason: None,
                     outcome: Outcome::Ok,
                     detail: None,
