@@ -347,71 +347,97 @@ pub struct FileOrigin {
     pub build: Option<String>,
 }
 
-/// Which build added each file of staging version `upto`, by content href, worked out from what
-/// Pulp records: every version's `content_summary.added` (one paged listing of the versions),
-/// then, concurrently, the packages added by each version up to `upto` that added any. The cost
-/// is one request per version that added packages plus one per
-/// [`LISTING_PAGE`](crate::diff::LISTING_PAGE) added packages: 10,000 files in 20 builds is
-/// about 20 requests.
+/// Every file of staging version `upto` (with `fields` besides the href, filename and sha256)
+/// and the build that added it, read in one pass over what Pulp records of each version:
+/// the packages every version up to `upto` added (`repository_version_added`) and removed
+/// (`repository_version_removed`), replayed in order. Pulp keeps a unit's membership as
+/// intervals of versions (added in one, removed in a later one; pruning a version squashes
+/// its changes into the next), so the replay gives exactly the version's files, with no
+/// separate listing of the version: each unit is read once, not twice, which is what a
+/// version listing costs Pulp (its time grows with the units it returns, whatever the
+/// fields). Versions that added or removed nothing (`content_summary`) are not read.
 ///
-/// A unit removed and added again keeps its first version (its bytes are the same). Versions
+/// A file's origin is the first version that contained it (a unit removed and added again
+/// keeps it: its bytes are the same) and the build recorded for that version. Versions
 /// deleted by prune pass their additions on to the next version Pulp keeps, so attributions
 /// only ever move to later builds (a mix may be hidden, none is invented).
-pub async fn file_origins(
+pub async fn files_with_origins(
     client: &PulpClient,
     repository: &Repository,
     upto: u64,
-) -> Result<std::collections::HashMap<String, FileOrigin>> {
+    fields: &[&str],
+) -> Result<Vec<(pulp_client::Package, FileOrigin)>> {
     use futures::{StreamExt, TryStreamExt};
     let builds = labels::builds(&repository.pulp_labels);
-    let mut versions: Vec<(u64, RepositoryVersionHref)> = client
-        .list_versions(&repository.pulp_href)
-        .await?
-        .into_iter()
-        .filter(|v| v.number <= upto)
-        .filter(|v| {
-            v.content_summary
-                .added
-                .get("python.python")
-                .is_some_and(|c| c.count > 0)
-        })
-        .map(|v| (v.number, v.pulp_href))
-        .collect();
-    versions.sort_by_key(|v| v.0);
-    let added: Vec<(u64, Vec<String>)> = futures::stream::iter(versions)
-        .map(|(n, href)| async move {
-            let hrefs: Vec<String> = client
-                .packages(&pulp_client::PackageQuery {
-                    repository_version_added: Some(href),
+    let changed = |summary: &BTreeMap<String, pulp_client::ContentCount>| {
+        summary.get("python.python").is_some_and(|c| c.count > 0)
+    };
+    // (version, whether this reads its removals, its href)
+    let mut reads: Vec<(u64, bool, RepositoryVersionHref)> = Vec::new();
+    for v in client.list_versions(&repository.pulp_href).await? {
+        if v.number > upto {
+            continue;
+        }
+        if changed(&v.content_summary.added) {
+            reads.push((v.number, false, v.pulp_href.clone()));
+        }
+        if changed(&v.content_summary.removed) {
+            reads.push((v.number, true, v.pulp_href));
+        }
+    }
+    let fields: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
+    let mut read: Vec<(u64, bool, Vec<pulp_client::Package>)> = futures::stream::iter(reads)
+        .map(|(n, removed, href)| {
+            let query = if removed {
+                pulp_client::PackageQuery {
+                    repository_version_removed: Some(href),
                     fields: vec!["pulp_href".into()],
                     limit: Some(crate::diff::LISTING_PAGE),
                     ..Default::default()
-                })
-                .await?
-                .map_ok(|p| p.pulp_href.as_str().to_owned())
-                .try_collect()
-                .await?;
-            Ok::<_, Error>((n, hrefs))
+                }
+            } else {
+                pulp_client::PackageQuery {
+                    repository_version_added: Some(href),
+                    fields: fields.clone(),
+                    limit: Some(crate::diff::LISTING_PAGE),
+                    ..Default::default()
+                }
+            };
+            async move {
+                let packages: Vec<pulp_client::Package> =
+                    client.packages(&query).await?.try_collect().await?;
+                Ok::<_, Error>((n, removed, packages))
+            }
         })
-        .buffer_unordered(8)
+        .buffer_unordered(4)
         .try_collect()
         .await?;
-    let mut origins = std::collections::HashMap::new();
-    for (n, hrefs) in added {
-        for h in hrefs {
-            let o = origins.entry(h).or_insert(FileOrigin {
+    // In version order; within a version, removals first (as a `modify` applies them).
+    read.sort_by_key(|(n, removed, _)| (*n, !*removed));
+    let mut present: std::collections::HashMap<String, pulp_client::Package> =
+        std::collections::HashMap::new();
+    let mut origins: std::collections::HashMap<String, FileOrigin> =
+        std::collections::HashMap::new();
+    for (n, removed, packages) in read {
+        for p in packages {
+            let href = p.pulp_href.as_str().to_owned();
+            if removed {
+                present.remove(&href);
+                continue;
+            }
+            origins.entry(href.clone()).or_insert_with(|| FileOrigin {
                 version: n,
                 build: builds.get(&n).cloned(),
             });
-            if n < o.version {
-                *o = FileOrigin {
-                    version: n,
-                    build: builds.get(&n).cloned(),
-                };
-            }
+            present.insert(href, p);
         }
     }
-    Ok(origins)
+    let mut files: Vec<(pulp_client::Package, FileOrigin)> = present
+        .into_iter()
+        .filter_map(|(href, p)| origins.remove(&href).map(|o| (p, o)))
+        .collect();
+    files.sort_by(|a, b| a.0.filename.cmp(&b.0.filename));
+    Ok(files)
 }
 
 /// The state of a release: its variants (in catalog order, or as asked) and its ledger.

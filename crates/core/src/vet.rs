@@ -2,14 +2,14 @@
 //! record bound to the version and its exact file set goes into the ledger.
 //!
 //! Besides tags, allowlist, metadata and the dependency closure, vet checks build provenance
-//! (docs/builds.md): which build added each file is read from Pulp ([`crate::state::file_origins`])
+//! (docs/builds.md): which build added each file is read from Pulp with the files themselves
+//! ([`crate::state::files_with_origins`])
 //! and [`wheelgate_vet::check_builds`] reports wheels older than a rebuilt dependency
 //! (`mixed-builds`) and versions present with several build tags (`several-build-tags`).
 //! `[vet] mixed_builds` decides whether those fail vetting (`deny`, the default, for
 //! platform-specific wheels) or only warn; a pure `-any` wheel only ever warns.
 
-use futures::TryStreamExt;
-use pulp_client::{PackageQuery, PulpClient, WaitOptions};
+use pulp_client::{PulpClient, WaitOptions};
 use serde::Serialize;
 use wheelgate_wheel::{Allowlist, TagPolicy};
 
@@ -205,27 +205,17 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
         }
         return Err(e.into());
     }
-    let listing = async {
-        client
-            .packages(&PackageQuery {
-                repository_version: Some(version.clone()),
-                fields: vec![
-                    "name".into(),
-                    "version".into(),
-                    "requires_dist".into(),
-                    "requires_python".into(),
-                ],
-                limit: Some(crate::diff::LISTING_PAGE),
-                ..Default::default()
-            })
-            .await?
-            .try_collect::<Vec<pulp_client::Package>>()
-            .await
-            .map_err(Error::from)
-    };
-    let (packages, origins) =
-        futures::try_join!(listing, crate::state::file_origins(client, &repo, number))?;
-
+    // The version's files with their metadata and the build that added each, in one pass.
+    let (packages, origins): (Vec<pulp_client::Package>, Vec<crate::state::FileOrigin>) =
+        crate::state::files_with_origins(
+            client,
+            &repo,
+            number,
+            &["name", "version", "requires_dist", "requires_python"],
+        )
+        .await?
+        .into_iter()
+        .unzip();
     let policy = TagPolicy {
         python: variant.python.clone(),
         platforms: variant.platforms.clone(),
@@ -286,15 +276,13 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
             opts.variant, variant.python, variant.platforms
         ));
     }
-    let origins: Vec<Option<wheelgate_vet::Origin>> = packages
-        .iter()
-        .map(|p| {
-            origins
-                .get(p.pulp_href.as_str())
-                .map(|o| wheelgate_vet::Origin {
-                    version: o.version,
-                    build: o.build.clone(),
-                })
+    let origins: Vec<Option<wheelgate_vet::Origin>> = origins
+        .into_iter()
+        .map(|o| {
+            Some(wheelgate_vet::Origin {
+                version: o.version,
+                build: o.build,
+            })
         })
         .collect();
     let (closure, builds) = tokio::task::spawn_blocking({

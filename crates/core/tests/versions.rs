@@ -1,0 +1,155 @@
+//! What vet reads of a staging version against the real local Pulp: the files replayed from
+//! every version's additions and removals ([`state::files_with_origins`]) are exactly the
+//! version's files as Pulp lists them, after appending builds, a replacing build and a pruned
+//! (squashed) version, and each keeps the version that first held it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use pulp_client::PulpClient;
+use wheelgate_core::{diff, init, state, upload, Catalog};
+use wheelgate_fixtures::WheelSpec;
+use wheelgate_testkit::{unique_id, LocalPulp};
+
+async fn catalog(c: &PulpClient) -> Catalog {
+    let text = format!(
+        "product = \"o{}\"\n[variants.cpu]\npython = [\"cp312\"]\nplatforms = [\"linux_x86_64\"]\n\
+         [releases.\"1.0\"]\nvariants = [\"cpu\"]\n[packages]\nallow = [\"*\"]\n",
+        unique_id()
+    );
+    let catalog = Catalog::parse(Path::new("wheelgate.toml"), &text).unwrap();
+    init::init(
+        c,
+        &catalog,
+        &init::InitOptions {
+            release: "1.0".into(),
+            dry_run: false,
+            wait: Default::default(),
+        },
+    )
+    .await
+    .unwrap();
+    catalog
+}
+
+fn wheels(dir: &Path, names: &[&str]) -> Vec<PathBuf> {
+    names
+        .iter()
+        .map(|n| {
+            let spec = WheelSpec {
+                payload_bytes: 64,
+                seed: 7,
+                ..WheelSpec::new(format!("{n}{}", unique_id()), "1.0")
+            };
+            wheelgate_fixtures::write_wheel(&spec, dir).unwrap()
+        })
+        .collect()
+}
+
+async fn up(c: &PulpClient, catalog: &Catalog, paths: Vec<PathBuf>, replace: bool) -> u64 {
+    let mut opts = upload::UploadOptions::new(catalog, "1.0", "cpu", paths);
+    opts.replace = replace;
+    let r = upload::upload(c, catalog, &opts, Arc::new(upload::Silent))
+        .await
+        .unwrap();
+    assert!(r.created_version);
+    r.version.unwrap()
+}
+
+/// (filename → origin version) replayed, and the filenames Pulp lists for version `n`.
+async fn both(c: &PulpClient, catalog: &Catalog, n: u64) -> (BTreeMap<String, u64>, Vec<String>) {
+    let repo = c
+        .repository_by_name(&catalog.names("1.0", "cpu").repository)
+        .await
+        .unwrap()
+        .unwrap();
+    let replayed: BTreeMap<String, u64> = state::files_with_origins(c, &repo, n, &["name"])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(p, o)| (p.filename, o.version))
+        .collect();
+    let listed: Vec<String> = diff::version_files(c, &repo.pulp_href.version(n))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.filename)
+        .collect();
+    (replayed, listed)
+}
+
+async fn replay_matches_the_listing(layout: &str) {
+    let c = LocalPulp::new(layout).client;
+    let catalog = catalog(&c).await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = wheels(dir.path(), &["a", "b", "c"]);
+    let v1 = up(&c, &catalog, first.clone(), false).await;
+    let second = wheels(dir.path(), &["d"]);
+    let v2 = up(&c, &catalog, second.clone(), false).await;
+    // A replacing build: keeps a and b, drops c and d, adds e.
+    let mut third = first[..2].to_vec();
+    third.extend(wheels(dir.path(), &["e"]));
+    let v3 = up(&c, &catalog, third, true).await;
+    // d comes back: the unit removed in v3 is added again in v4.
+    let v4 = up(&c, &catalog, second, false).await;
+    let v5 = up(&c, &catalog, wheels(dir.path(), &["f"]), false).await;
+
+    for n in [v1, v2, v3, v4, v5] {
+        let (replayed, listed) = both(&c, &catalog, n).await;
+        assert_eq!(
+            replayed.keys().cloned().collect::<Vec<_>>(),
+            listed,
+            "version {n}"
+        );
+    }
+    let origin_of = |m: &BTreeMap<String, u64>, prefix: &str| {
+        m.iter()
+            .find(|(f, _)| f.starts_with(prefix))
+            .map(|(_, v)| *v)
+    };
+    let (at5, _) = both(&c, &catalog, v5).await;
+    assert_eq!(origin_of(&at5, "a"), Some(v1));
+    assert_eq!(
+        origin_of(&at5, "d"),
+        Some(v2),
+        "a unit added again keeps its first version"
+    );
+    assert_eq!(origin_of(&at5, "e"), Some(v3));
+    assert_eq!(origin_of(&at5, "c"), None);
+
+    // Pruning v3 squashes its changes into v4: the replay still gives every version's files.
+    let repo = c
+        .repository_by_name(&catalog.names("1.0", "cpu").repository)
+        .await
+        .unwrap()
+        .unwrap();
+    c.delete_version(&repo.pulp_href.version(v3), &Default::default())
+        .await
+        .unwrap();
+    for n in [v2, v4, v5] {
+        let (replayed, listed) = both(&c, &catalog, n).await;
+        assert_eq!(
+            replayed.keys().cloned().collect::<Vec<_>>(),
+            listed,
+            "version {n} after pruning version {v3}"
+        );
+    }
+    let (at5, _) = both(&c, &catalog, v5).await;
+    assert_eq!(
+        origin_of(&at5, "e"),
+        Some(v4),
+        "e moves on to the next kept version"
+    );
+}
+
+#[tokio::test]
+async fn replay_matches_the_listing_plain() {
+    replay_matches_the_listing("plain").await;
+}
+
+#[tokio::test]
+async fn replay_matches_the_listing_hosted() {
+    replay_matches_the_listing("hosted").await;
+}
