@@ -14,17 +14,17 @@ use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::time::Duration;
 
-use futures::{FutureExt, TryStreamExt};
+use futures::FutureExt;
 use pulp_client::{
-    ClientError, NewDistribution, NewRemote, PackageQuery, PulpClient, RepositoryFields,
-    RepositoryVersionHref, Secret, Serves, TaskError, WaitOptions,
+    ClientError, NewDistribution, NewRemote, PulpClient, RepositoryFields, Secret, Serves,
+    TaskError, WaitOptions,
 };
 use url::Url;
 use wheelgate_index::{IndexClient, IndexConfig, TlsSettings};
 use wheelgate_testkit::front::Front;
 use wheelgate_testkit::{sha256_file, LocalPulp};
 
-use crate::util::{customers, Sandbox};
+use crate::util::{customers, files_of, Sandbox};
 
 const VARIANT: &str = "cpu-ubi9";
 
@@ -178,23 +178,6 @@ async fn new_repo(plain: &PulpClient, name: &str) -> pulp_client::Repository {
         .unwrap()
 }
 
-async fn version_files(
-    plain: &PulpClient,
-    version: &RepositoryVersionHref,
-) -> BTreeMap<String, String> {
-    plain
-        .packages(&PackageQuery {
-            repository_version: Some(version.clone()),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .map_ok(|p| (p.filename, p.sha256))
-        .try_collect()
-        .await
-        .unwrap()
-}
-
 fn access_log_lines(front: &Front, needle: &str) -> Vec<String> {
     let log = std::fs::read_to_string(front.get("FRONT_ACCESS_LOG").unwrap()).unwrap();
     log.lines()
@@ -290,7 +273,7 @@ async fn plain_pulp_syncs_hosted_production_through_the_front(
         .await
         .unwrap();
     let version = synced.new_version.expect("the sync made a version");
-    assert_eq!(version_files(plain, &version).await, built);
+    assert_eq!(files_of(plain, &version).await, built);
 
     // A distribution following the repository, as the docs set it up.
     let dist = plain
@@ -417,7 +400,7 @@ async fn plain_pulp_syncs_hosted_production_through_the_front(
         .map(|(n, l)| (n.clone(), l.sha256.clone()))
         .collect();
     assert_eq!(want.len(), 1, "{upstream:?}");
-    assert_eq!(version_files(plain, &v3).await, want);
+    assert_eq!(files_of(plain, &v3).await, want);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,11 +7,6 @@ use crate::util::{sha256_file, Sandbox};
 
 const THRESHOLD: &str = "1048576"; // 1 MiB: the big wheel below goes chunked.
 
-/// (filename, sha256) of everything in a version.
-async fn version_files(sb: &Sandbox, variant: &str, number: u64) -> BTreeMap<String, String> {
-    sb.version_files(variant, number).await
-}
-
 fn build(
     sb: &Sandbox,
     dir_name: &str,
@@ -102,7 +97,7 @@ async fn build_of_40_lands_as_one_version(layout: &'static str) {
     // Exactly the previous content + the 40 files, with the right sha256.
     let mut expected = prev.clone();
     expected.extend(files.clone());
-    assert_eq!(version_files(&sb, "cpu-ubi9", 2).await, expected);
+    assert_eq!(sb.version_files("cpu-ubi9", 2).await, expected);
     assert_eq!(sb.latest_version("cpu-ubi9").await, Some(2));
 
     // The staging simple index serves them with the right sha256.
@@ -209,7 +204,7 @@ async fn concurrent_uploads_both_land(layout: &'static str) {
     let mut expected = f1;
     expected.extend(f2);
     assert_eq!(
-        version_files(&sb, "cpu-ubi9", 2).await,
+        sb.version_files("cpu-ubi9", 2).await,
         expected,
         "neither build lost content"
     );
@@ -275,7 +270,7 @@ async fn killed_upload_changes_nothing_and_resumes(layout: &'static str) {
     let uploaded = r["uploaded"].as_array().unwrap().len();
     assert!(reused >= 1, "files Pulp already had were not re-sent: {r}");
     assert_eq!(reused + uploaded, 30);
-    assert_eq!(version_files(&sb, "cpu-ubi9", 1).await, files);
+    assert_eq!(sb.version_files("cpu-ubi9", 1).await, files);
 }
 
 both_layouts!(

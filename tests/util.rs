@@ -27,6 +27,24 @@ macro_rules! both_layouts {
     };
 }
 
+/// (filename, sha256) of everything in a repository version, as Pulp's admin API lists it.
+pub async fn files_of(
+    client: &pulp_client::PulpClient,
+    version: &pulp_client::RepositoryVersionHref,
+) -> std::collections::BTreeMap<String, String> {
+    client
+        .packages(&pulp_client::PackageQuery {
+            repository_version: Some(version.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .map_ok(|p| (p.filename, p.sha256))
+        .try_collect()
+        .await
+        .unwrap()
+}
+
 /// The index read as pip reads it, anonymously at Pulp's base_url (the TLS front's tests are
 /// in customer.rs).
 pub fn customers() -> wheelgate_index::IndexClient {
@@ -120,17 +138,7 @@ allow = {allow}
             .await
             .unwrap()
             .unwrap();
-        self.client
-            .packages(&pulp_client::PackageQuery {
-                repository_version: Some(repo.pulp_href.version(number)),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .map_ok(|p| (p.filename, p.sha256))
-            .try_collect()
-            .await
-            .unwrap()
+        files_of(&self.client, &repo.pulp_href.version(number)).await
     }
 
     /// The latest version number of a variant's staging repository.
