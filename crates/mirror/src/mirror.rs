@@ -801,20 +801,31 @@ async fn fetch(
         match (present, expected) {
             (Some((h, _)), Some(e)) if h == e => metadata_sha256 = Some(h),
             (Some((h, _)), None) => metadata_sha256 = Some(h),
-            _ => {
-                let body =
-                    client
-                        .metadata(&file)
-                        .await
-                        .map_err(|source| MirrorError::Download {
-                            filename: format!("{}.metadata", file.filename),
-                            source: Box::new(source),
-                        })?;
-                if let Some(body) = body {
-                    write_atomically(&mpath, &body)?;
-                    bytes += body.len() as u64;
-                    metadata_sha256 = Some(hex::encode(Sha256::digest(&body)));
+            (_, expected) => {
+                // PEP 658's file is the wheel's own METADATA: taken from the verified wheel
+                // when its sha256 is the one the page advertises (the same bytes, checked),
+                // fetched otherwise.
+                if let Some(e) = expected.filter(|_| file.filename.ends_with(".whl")) {
+                    if let Some(body) = metadata_from_wheel(&path, &e).await? {
+                        write_atomically(&mpath, &body)?;
+                        metadata_sha256 = Some(e);
+                    }
                 }
+            }
+        }
+        if metadata_sha256.is_none() {
+            // Checked against the advertised sha256 by the client: a mismatch is an error.
+            let body = client
+                .metadata(&file)
+                .await
+                .map_err(|source| MirrorError::Download {
+                    filename: format!("{}.metadata", file.filename),
+                    source: Box::new(source),
+                })?;
+            if let Some(body) = body {
+                write_atomically(&mpath, &body)?;
+                bytes += body.len() as u64;
+                metadata_sha256 = Some(hex::encode(Sha256::digest(&body)));
             }
         }
     }
@@ -832,6 +843,28 @@ async fn fetch(
         downloaded,
         bytes,
     })
+}
+
+/// The wheel's `.dist-info/METADATA` when its sha256 is `expected`; `None` when it is not (or
+/// cannot be read from the zip), so that the caller fetches the metadata file instead.
+async fn metadata_from_wheel(wheel: &Path, expected: &str) -> Result<Option<Vec<u8>>, MirrorError> {
+    let p = wheel.to_owned();
+    let expected = expected.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let Some(body) =
+            wheelgate_wheel::core_metadata(&p).map_err(MirrorError::io("read", &p))?
+        else {
+            return Ok(None);
+        };
+        if hex::encode(Sha256::digest(&body)) == expected {
+            Ok(Some(body))
+        } else {
+            tracing::debug!(wheel = %p.display(), "the wheel's METADATA is not the advertised metadata file: fetching it");
+            Ok(None)
+        }
+    })
+    .await
+    .unwrap_or_else(|e| Err(MirrorError::Invalid(format!("metadata task failed: {e}"))))
 }
 
 /// Write `bytes` to a temporary name next to `path`, then rename it into place.

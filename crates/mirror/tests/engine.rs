@@ -501,3 +501,121 @@ async fn a_page_of_another_version_makes_the_variant_read_again() {
     assert!(!dest.path().join("prod/3.0/cpu/simple").exists());
     assert!(!dest.path().join("prod/3.0/manifest.json").exists());
 }
+
+/// Serve variant `cpu` with one real wheel whose page advertises `advertised` as the sha256 of
+/// its PEP 658 metadata file, which the server answers with `served`.
+async fn serve_wheel_with_metadata(
+    server: &MockServer,
+    wheel: &[u8],
+    filename: &str,
+    advertised: &str,
+    served: &[u8],
+) {
+    Mock::given(method("GET"))
+        .and(path("/cpu/simple/"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("<a href=\"a/\">a</a>", "text/html"))
+        .mount(server)
+        .await;
+    let link = format!(
+        "<a href=\"/files/{filename}#sha256={}\" data-dist-info-metadata=\"sha256={advertised}\" data-core-metadata=\"sha256={advertised}\">{filename}</a>",
+        sha(wheel)
+    );
+    Mock::given(method("GET"))
+        .and(path("/cpu/simple/a/"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(link, "text/html"))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/files/{filename}")))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(wheel.to_vec()))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/files/{filename}.metadata")))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(served.to_vec()))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn pep_658_metadata_comes_from_the_verified_wheel_when_its_hash_is_the_advertised_one() {
+    let gen = tempfile::tempdir().unwrap();
+    let wheel_path = wheelgate_fixtures::write_wheel(
+        &wheelgate_fixtures::WheelSpec::new("a", "1.0"),
+        gen.path(),
+    )
+    .unwrap();
+    let filename = wheel_path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let wheel = std::fs::read(&wheel_path).unwrap();
+    let metadata = wheelgate_wheel::core_metadata(&wheel_path)
+        .unwrap()
+        .unwrap();
+
+    // The advertised hash is the wheel's METADATA: no request for the metadata file.
+    let server = MockServer::start().await;
+    serve_wheel_with_metadata(&server, &wheel, &filename, &sha(&metadata), b"unused").await;
+    let dest = tempfile::tempdir().unwrap();
+    let s = mirror(
+        &client(),
+        &opts(&server, dest.path(), &["cpu"]),
+        &wheelgate_mirror::NoReporter,
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.bytes_downloaded, wheel.len() as u64, "the wheel only");
+    let reqs = requests(&server).await;
+    assert!(!reqs.iter().any(|p| p.ends_with(".metadata")), "{reqs:?}");
+    let root = dest.path().join("prod/3.0");
+    let stored = root.join(format!("files/{}/{filename}.metadata", sha(&wheel)));
+    assert_eq!(std::fs::read(&stored).unwrap(), metadata);
+    let page = std::fs::read_to_string(root.join("cpu/simple/a/index.html")).unwrap();
+    assert!(
+        page.contains(&format!("data-core-metadata=\"sha256={}\"", sha(&metadata))),
+        "{page}"
+    );
+
+    // Another advertised hash: the metadata file is fetched and must match it.
+    let server = MockServer::start().await;
+    let other = b"Metadata-Version: 2.1\nName: a\nVersion: 1.0\n";
+    serve_wheel_with_metadata(&server, &wheel, &filename, &sha(other), other).await;
+    let dest = tempfile::tempdir().unwrap();
+    let s = mirror(
+        &client(),
+        &opts(&server, dest.path(), &["cpu"]),
+        &wheelgate_mirror::NoReporter,
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.bytes_downloaded, (wheel.len() + other.len()) as u64);
+    let stored = dest.path().join(format!(
+        "prod/3.0/files/{}/{filename}.metadata",
+        sha(&wheel)
+    ));
+    assert_eq!(std::fs::read(&stored).unwrap(), other);
+
+    // A wrong advertised hash (neither the wheel's METADATA nor the served file): an error
+    // naming the metadata file, nothing switched.
+    let server = MockServer::start().await;
+    serve_wheel_with_metadata(&server, &wheel, &filename, &sha(b"wrong"), other).await;
+    let dest = tempfile::tempdir().unwrap();
+    let e = mirror(
+        &client(),
+        &opts(&server, dest.path(), &["cpu"]),
+        &wheelgate_mirror::NoReporter,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&e, MirrorError::Download { filename: f, .. } if *f == format!("{filename}.metadata"))
+            && matches!(
+                e.index_error(),
+                Some(wheelgate_index::IndexError::HashMismatch { .. })
+            ),
+        "{e:?}"
+    );
+    assert!(!dest.path().join("prod/3.0/cpu/simple").exists());
+}

@@ -727,3 +727,39 @@ pub fn sha256_file(path: &Path) -> io::Result<(u64, String)> {
     }
     Ok((size, hex::encode(hasher.finalize())))
 }
+
+/// The bytes of a wheel's `<name>-<version>.dist-info/METADATA`, the file PEP 658 serves as
+/// `<wheel>.metadata`. `Ok(None)` when the file is not a zip, has no or more than one
+/// `.dist-info/METADATA`, or it is larger than the limit [`inspect`] applies: the caller then
+/// gets the metadata another way. Errors are only those of opening or reading the file.
+pub fn core_metadata(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    let file = File::open(path)?;
+    let Ok(mut zip) = ZipArchive::new(BufReader::new(file)) else {
+        return Ok(None);
+    };
+    let mut found = None;
+    for index in 0..zip.len() {
+        let Ok(f) = zip.by_index_raw(index) else {
+            return Ok(None);
+        };
+        let is_metadata = f
+            .name()
+            .split_once('/')
+            .is_some_and(|(top, rest)| top.ends_with(".dist-info") && rest == "METADATA");
+        if is_metadata {
+            if found.is_some() || f.size() > MAX_DIST_INFO_FILE {
+                return Ok(None);
+            }
+            found = Some(index);
+        }
+    }
+    let Some(index) = found else {
+        return Ok(None);
+    };
+    let mut buf = Vec::new();
+    let read = match zip.by_index(index) {
+        Ok(f) => f.take(MAX_DIST_INFO_FILE).read_to_end(&mut buf).map(Some),
+        Err(_) => Ok(None),
+    };
+    Ok(read?.map(|_| buf))
+}

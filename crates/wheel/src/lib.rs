@@ -20,7 +20,7 @@ mod problem;
 
 pub use allowlist::{normalize_project, Allowlist, AllowlistError};
 pub use batch::{collect_wheel_paths, validate_batch, BatchReport};
-pub use inspect::{inspect, sha256_file, WheelInfo, WheelTag};
+pub use inspect::{core_metadata, inspect, sha256_file, WheelInfo, WheelTag};
 pub use policy::TagPolicy;
 pub use problem::{Problem, ProblemKind, Problems};
 

@@ -618,3 +618,22 @@ fn big_wheel_streams_in_constant_memory() {
         );
     }
 }
+
+#[test]
+fn core_metadata_is_the_dist_info_metadata_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = WheelSpec {
+        requires_python: Some(">=3.10".into()),
+        ..WheelSpec::new("Foo_Bar", "1.0.0")
+    };
+    let path = write(dir.path(), &spec);
+    let bytes = core_metadata(&path).unwrap().unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.contains("Name: Foo_Bar"), "{text}");
+    assert!(text.contains("Requires-Python: >=3.10"), "{text}");
+    let missing = write(dir.path(), &with_defect(Defect::MissingMetadata));
+    assert_eq!(core_metadata(&missing).unwrap(), None);
+    let not_zip = write(dir.path(), &with_defect(Defect::NotZip));
+    assert_eq!(core_metadata(&not_zip).unwrap(), None);
+    assert!(core_metadata(&dir.path().join("absent.whl")).is_err());
+}
