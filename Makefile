@@ -8,7 +8,8 @@ PULP := bash config/local-pulp/pulp.sh
 FRONT := bash config/front/front.sh
 export PULP_LAYOUT ?= both
 
-.PHONY: all build demo test base-image test-unit test-shared-machine lint fmt bench bench-mirror demo-check pulp-up pulp-down \
+.PHONY: all build demo test base-image test-unit test-shared-machine lint fmt bench bench-mirror bench-scale bench-quick \
+	demo-check pulp-up pulp-down \
 	pulp-status clean-pulp front-up front-down front-status pki
 
 all: build
@@ -94,7 +95,10 @@ demo-check:
 	@grep '^\$$ ' .build/demo.log | cut -c3- | bash -n || { echo "demo-check: an echoed command does not parse"; exit 1; }
 	@echo "demo-check: .build/demo.log has no ANSI escapes; its $$(grep -c '^\$$ ' .build/demo.log) echoed commands parse"
 
-## Benchmarks side by side with the alternatives (not tests).
+## Benchmarks side by side with the alternatives (not tests), all in one run: uploads, promote
+## and rollback (config/bench.sh), then the workloads with their own sections of docs/benchmarks.md:
+## mirroring (config/bench-mirror.sh), scale (config/bench-scale.sh) and big files
+## (config/bench-big.sh). BENCH_MIRROR=0, BENCH_SCALE=0, BENCH_BIG=0 skip one.
 bench:
 	$(PULP) up
 	PULP_LAYOUT=plain $(FRONT) up
@@ -108,3 +112,23 @@ bench-mirror:
 	PULP_LAYOUT=plain $(FRONT) up
 	$(CARGO) build --release --workspace --bins
 	bash config/bench-mirror.sh
+
+## Only the scale workload of make bench (config/bench-scale.sh, issue 10): wheelgate's commands on
+## a 1,020-file and a 10,200-file variant index (grown once on the plain Pulp, product scalebench,
+## reused), against the raw flip and curl. About 9 minutes once the indexes exist. Rewrites its
+## section of docs/benchmarks.md.
+bench-scale:
+	PULP_LAYOUT=plain $(PULP) up
+	$(CARGO) build --release --workspace --bins
+	bash config/bench-scale.sh
+
+## A developer's quick benchmark (a few minutes; docs/benchmarks.md is left alone): the scale
+## workload's quick mode (indexes of 300 and 1,500 files, a 50-file build, one round, 2 flips, no
+## curl upload; its section printed) and the big-file workload's quick mode (6 x 40 MiB and one
+## 128 MiB wheel against curl, a small chunk curve; hosted layout; its section in
+## .build/bench/benchmarks-big.md).
+bench-quick:
+	$(PULP) up
+	$(CARGO) build --release --workspace --bins
+	BENCH_SCALE_QUICK=1 BENCH_SCALE_WRITE=0 bash config/bench-scale.sh
+	BENCH_BIG_QUICK=1 bash config/bench-big.sh

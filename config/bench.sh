@@ -7,8 +7,12 @@
 #   BENCH_TOOLS        subset of: wheelgate pulpcli uv curl (default all)
 #   BENCH_PULP_AREA    where the local Pulp's cli.toml/env are (default .build/pulp)
 #   BENCH_FLIPS        promote/rollback rounds for the latency medians (default 5)
-#   BENCH_MIRROR=0     skips the last workload, config/bench-mirror.sh (mirror a release; its
+#   BENCH_MIRROR=0     skips workload 3, config/bench-mirror.sh (mirror a release; its
 #                      own BENCH_MIRROR_* settings)
+#   BENCH_SCALE=0      skips workload 4, config/bench-scale.sh (commands on a 1,020- and a
+#                      10,200-file index; its own BENCH_SCALE_* settings)
+#   BENCH_BIG=0        skips workload 5, config/bench-big.sh (big files; its own BENCH_BIG_*
+#                      settings)
 #
 # Every tool gets its own, never-seen wheels (Pulp deduplicates by sha256: re-sending known
 # bytes would be a shortcut).
@@ -325,4 +329,14 @@ cat docs/benchmarks.md
 # --- workload 3: mirror a release (BENCH_MIRROR=0 skips it; it writes its own section) ------
 if [ "${BENCH_MIRROR:-1}" != 0 ]; then
   bash "$ROOT/config/bench-mirror.sh"
+fi
+
+# --- workload 4: scale, a 1,020- and a 10,200-file index (BENCH_SCALE=0 skips it; own section) -
+if [ "${BENCH_SCALE:-1}" != 0 ]; then
+  bash "$ROOT/config/bench-scale.sh"
+fi
+
+# --- workload 5: big files (BENCH_BIG=0 skips it; it writes its own section) ------------------
+if [ "${BENCH_BIG:-1}" != 0 ]; then
+  bash "$ROOT/config/bench-big.sh"
 fi
