@@ -7,6 +7,8 @@
 #      wheelgate upload --jobs 4    vs  curl-session ×4 + one modify
 #   B. one wheel of BENCH_BIG_ONE_BYTES:  wheelgate upload  vs  one curl-session + one modify
 #   C. one wheel of BENCH_BIG_HUGE_BYTES (must go chunked; peak RSS < 100 MB)
+#   E. BENCH_BIG_SMALL wheels of 10–100 KB: wheelgate upload --jobs 4 vs curl-session ×4 + one
+#      modify (the issue's "200 small wheels stay ≤ 1.0×")
 #   D. the chunked-upload curve: one wheel of BENCH_BIG_CURVE_BYTES forced chunked
 #      (chunk_threshold = 1) for each chunk size × parallelism, and the same size chosen freely
 #
@@ -24,13 +26,14 @@
 #   BENCH_BIG_ONE_BYTES    workload B's wheel (default 1G; 0 skips B)
 #   BENCH_BIG_HUGE_BYTES   workload C's wheel (default 3G; 0 skips C)
 #   BENCH_BIG_CURVE_BYTES  workload D's wheel (default 512M; 0 skips D)
+#   BENCH_BIG_SMALL        wheels in workload E (default 200; 0 skips E)
 #   BENCH_BIG_CHUNK_SIZES  chunk sizes of the curve, MiB (default "8 16 32 64")
 #   BENCH_BIG_PARALLEL     chunks in flight of the curve (default "1 2 3 4")
 #   BENCH_BIG_ROUNDS       rounds of A and B, wheelgate and curl alternating (default 2)
 #   BENCH_BIG_CURVE_ROUNDS rounds of the whole curve grid, odd ones backwards; medians per
 #                          point (default 2)
 #   BENCH_BIG_LAYOUT       plain | hosted (default hosted, where the issue measured)
-#   BENCH_BIG_QUICK=1      6 × 40M, 128M, no C, curve 128M at 8/16 MiB × 1/3, 1 round;
+#   BENCH_BIG_QUICK=1      6 × 40M, 128M, no C, curve 128M at 8/16 MiB × 1/3, E 50 wheels, 1 round;
 #                          section to .build/bench/benchmarks-big.md only
 #   BENCH_BIG_DOC          file to write the section into (default docs/benchmarks.md)
 #   BENCH_BIG_KEEP=1       keep what the runs made in Pulp
@@ -47,12 +50,14 @@ if [ "$QUICK" = 1 ]; then
   ONE_BYTES="${BENCH_BIG_ONE_BYTES:-128M}"; HUGE_BYTES="${BENCH_BIG_HUGE_BYTES:-0}"
   CURVE_BYTES="${BENCH_BIG_CURVE_BYTES:-128M}"; CHUNK_SIZES="${BENCH_BIG_CHUNK_SIZES:-8 16}"
   PARALLEL="${BENCH_BIG_PARALLEL:-1 3}"; ROUNDS="${BENCH_BIG_ROUNDS:-1}"; CROUNDS="${BENCH_BIG_CURVE_ROUNDS:-1}"
+  SMALL="${BENCH_BIG_SMALL:-50}"
   DOC="${BENCH_BIG_DOC:-$ROOT/.build/bench/benchmarks-big.md}"
 else
   FILES="${BENCH_BIG_FILES:-6}"; FILE_BYTES="${BENCH_BIG_FILE_BYTES:-300M}"
   ONE_BYTES="${BENCH_BIG_ONE_BYTES:-1G}"; HUGE_BYTES="${BENCH_BIG_HUGE_BYTES:-3G}"
   CURVE_BYTES="${BENCH_BIG_CURVE_BYTES:-512M}"; CHUNK_SIZES="${BENCH_BIG_CHUNK_SIZES:-8 16 32 64}"
   PARALLEL="${BENCH_BIG_PARALLEL:-1 2 3 4}"; ROUNDS="${BENCH_BIG_ROUNDS:-2}"; CROUNDS="${BENCH_BIG_CURVE_ROUNDS:-2}"
+  SMALL="${BENCH_BIG_SMALL:-200}"
   DOC="${BENCH_BIG_DOC:-$ROOT/docs/benchmarks.md}"
 fi
 LAYOUT="${BENCH_BIG_LAYOUT:-hosted}"
@@ -307,6 +312,31 @@ if [ "$ONE_BYTES" != 0 ]; then
   LOADS+=("after B $(load)")
 fi
 
+# --- E. many small wheels ------------------------------------------------------------------
+declare -a e_wg e_curl
+for ((r = 0; r < ROUNDS && SMALL > 0; r++)); do
+  order="wg curl"; (( r % 2 )) && order="curl wg"
+  for tool in $order; do
+    # big-<run>-... so that clean_up finds them (filename__contains=big_<run>_)
+    d="$WORK/e-$tool-$r"
+    "$FIX" set --count "$SMALL" --min-size 10000 --max-size 100000 --seed "$((RANDOM * 32768 + RANDOM))" \
+      --prefix "big-$RUN-e$r$tool" --out "$d" >/dev/null
+    sync
+    if [ $tool = wg ]; then
+      read -r rss secs sync chunked fb < <(wg_upload "$d")
+      e_wg+=("$secs")
+      say "E round $r wheelgate $SMALL small: $secs s"
+    else
+      rm -f "$WORK/curl.failed"
+      secs=$(curl_upload "$d" 4); e_curl+=("$secs")
+      [ -s "$WORK/curl.failed" ] && R[e_curl_failed]="$(cat "$WORK/curl.failed")"
+      say "E round $r curl-session ×4 + modify $SMALL small: $secs s"
+    fi
+    rm -rf "$d"; clean_up || say "clean-up failed; continuing"
+  done
+done
+(( SMALL > 0 )) && LOADS+=("after E $(load)")
+
 # --- C. a wheel too big for one request -----------------------------------------------------
 if [ "$HUGE_BYTES" != 0 ]; then
   d="$WORK/c"; wheels "$d" 1 "$HUGE_BYTES"
@@ -353,6 +383,7 @@ core=$(echo "$status" | jq -r '.versions[] | select(.component=="core") | .versi
 py=$(echo "$status" | jq -r '.versions[] | select(.component=="python") | .version')
 A_WG=$(median "${a_wg[@]}"); A_CURL=$(median "${a_curl[@]}"); A_RSS=$(maxrss "${a_rss[@]}")
 B_WG=$(median "${b_wg[@]:-}"); B_CURL=$(median "${b_curl[@]:-}"); B_RSS=$(maxrss "${b_rss[@]:-}")
+E_WG=$(median "${e_wg[@]:-}"); E_CURL=$(median "${e_curl[@]:-}")
 {
   echo "<!-- bench-big:begin (config/bench-big.sh) -->"
   echo "## Big files (issue 10)"
@@ -366,6 +397,7 @@ B_WG=$(median "${b_wg[@]:-}"); B_CURL=$(median "${b_curl[@]:-}"); B_RSS=$(maxrss
   echo "|---|---|---|---|---|---|"
   (( FILES > 0 )) && echo "| $FILES × $(human "$FILE_BYTES"), \`--jobs 4\` vs curl ×4 | $A_WG s ($(spread "${a_wg[@]}")) | $(cell a_curl_failed "${a_curl[@]}") | $(ratio "$A_WG" "$A_CURL") | $(mib "$A_RSS") | $(IFS=', '; echo "${a_how[*]}") |"
   [ "$ONE_BYTES" != 0 ] && echo "| 1 × $(human "$ONE_BYTES") vs one curl | $B_WG s ($(spread "${b_wg[@]}")) | $(cell b_curl_failed "${b_curl[@]}") | $(ratio "$B_WG" "$B_CURL") | $(mib "$B_RSS") | $(IFS=', '; echo "${b_how[*]}") |"
+  (( SMALL > 0 )) && echo "| $SMALL wheels of 10–100 KB, \`--jobs 4\` vs curl ×4 | $E_WG s ($(spread "${e_wg[@]}")) | $(cell e_curl_failed "${e_curl[@]}") | $(ratio "$E_WG" "$E_CURL") | – | – |"
   [ "$HUGE_BYTES" != 0 ] && echo "| 1 × $(human "$HUGE_BYTES") (wheelgate alone) | ${R[c_secs]} s | – | – | $(mib "${R[c_rss]}") | ${R[c_how]} |"
   echo
   echo "| target (issue 10) | measured | verdict |"
@@ -379,6 +411,7 @@ B_WG=$(median "${b_wg[@]:-}"); B_CURL=$(median "${b_curl[@]:-}"); B_RSS=$(maxrss
     fi
     echo "| $(human "$ONE_BYTES") peak RSS < 100 MB | $(mib "$B_RSS") | $(pass "int('$B_RSS') * 1024 < 100e6") |"
   fi
+  (( SMALL > 0 )) && echo "| $SMALL small wheels ≤ 1.0× curl-session ×4 + modify | $(ratio "$E_WG" "$E_CURL") | $(pass "float('$E_WG') / float('$E_CURL') <= 1.0") |"
   if [ "$HUGE_BYTES" != 0 ]; then
     echo "| $(human "$HUGE_BYTES") uploads (chunked), peak RSS < 100 MB | ${R[c_how]}, $(mib "${R[c_rss]}") | $(pass "'${R[c_how]}'.split('/')[1] == '1' and int('${R[c_rss]}') * 1024 < 100e6") |"
   fi
