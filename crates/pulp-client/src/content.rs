@@ -19,9 +19,14 @@ use crate::ApiRequest;
 
 const PACKAGES: &str = "content/python/packages/";
 
-/// Filenames per `filename__in` request of [`PulpClient::packages_by_filename`]: 50 wheel
-/// names of about 80 characters keep the URL near 4 KB.
-pub const FILENAME_BATCH: usize = 50;
+/// The most filenames per `filename__in` request of [`PulpClient::packages_by_filename`].
+pub const FILENAME_BATCH: usize = 100;
+
+/// The most bytes of the URL-encoded `filename__in` value of one request: Pulp's API server
+/// (gunicorn) refuses request lines over 4,094 bytes, and the rest of the URL (API root,
+/// domain, the version's href, `fields`) takes up to about 600. About 40 names of CUDA
+/// wheels (`torch-2.9.0+cu129-cp312-cp312-manylinux_2_28_x86_64.whl`), 60 short ones.
+pub const FILENAME_QUERY_BYTES: usize = 3000;
 
 /// `filename__in` requests of [`PulpClient::packages_by_filename`] in flight at once.
 pub const FILENAME_LOOKUPS_IN_FLIGHT: usize = 4;
@@ -83,8 +88,8 @@ pub struct PackageQuery {
     /// Exact filename.
     pub filename: Option<String>,
     /// Any of these filenames (`filename__in`; wheel and sdist names hold no comma). Keep
-    /// it to [`FILENAME_BATCH`] names so the URL stays short:
-    /// [`PulpClient::packages_by_filename`] batches for you.
+    /// the URL short ([`FILENAME_QUERY_BYTES`]): [`PulpClient::packages_by_filename`]
+    /// batches for you.
     pub filename_in: Vec<String>,
     /// Project name.
     pub name: Option<String>,
@@ -138,6 +143,34 @@ impl PackageQuery {
         p.push(("limit", self.limit.unwrap_or(100).to_string()));
         p
     }
+}
+
+/// `filenames` cut into consecutive batches for `filename__in` queries: each of at most
+/// [`FILENAME_BATCH`] names and [`FILENAME_QUERY_BYTES`] bytes URL-encoded (a single longer
+/// name goes alone).
+pub fn filename_batches(filenames: &[String]) -> Vec<&[String]> {
+    let encoded = |name: &str| -> usize {
+        url::form_urlencoded::byte_serialize(name.as_bytes())
+            .map(str::len)
+            .sum()
+    };
+    let mut batches = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, name) in filenames.iter().enumerate() {
+        // The separator (an encoded comma) before every name but the first.
+        let cost = encoded(name) + if i > start { 3 } else { 0 };
+        if i > start && (bytes + cost > FILENAME_QUERY_BYTES || i - start == FILENAME_BATCH) {
+            batches.push(&filenames[start..i]);
+            start = i;
+            bytes = encoded(name);
+        } else {
+            bytes += cost;
+        }
+    }
+    if start < filenames.len() {
+        batches.push(&filenames[start..]);
+    }
+    batches
 }
 
 /// An artifact: a stored file.
@@ -231,7 +264,7 @@ impl PulpClient {
     }
 
     /// The requests [`PulpClient::packages_by_filename`] sends (built, not sent): one
-    /// `filename__in` query of at most [`FILENAME_BATCH`] names per request, each restricted to
+    /// `filename__in` query per batch of names ([`filename_batches`]), each restricted to
     /// `version` and to `fields` (plus the ones every [`Package`] needs).
     pub async fn packages_by_filename_requests(
         &self,
@@ -240,7 +273,7 @@ impl PulpClient {
         fields: &[&str],
     ) -> Result<Vec<ApiRequest>> {
         let mut out = Vec::new();
-        for chunk in filenames.chunks(FILENAME_BATCH) {
+        for chunk in filename_batches(filenames) {
             let query = PackageQuery {
                 repository_version: Some(version.clone()),
                 filename_in: chunk.to_vec(),
@@ -255,7 +288,7 @@ impl PulpClient {
 
     /// The packages of `version` named by any of `filenames`: what of a build a version
     /// already holds, in requests that grow with the build, not with the version
-    /// ([`FILENAME_BATCH`] names each, [`FILENAME_LOOKUPS_IN_FLIGHT`] at once).
+    /// ([`filename_batches`], [`FILENAME_LOOKUPS_IN_FLIGHT`] requests at once).
     pub async fn packages_by_filename(
         &self,
         version: &RepositoryVersionHref,
@@ -402,14 +435,26 @@ mod tests {
         assert_eq!(pairs[3], ("limit", "100".to_owned()));
     }
 
-    #[tokio::test]
-    async fn filename_lookups_are_batched_and_bound_to_the_version() {
+    fn client(root: &str, domain: Option<&str>) -> PulpClient {
         let mut config = crate::ClientConfig::new(
             url::Url::parse("http://pulp.test").expect("a valid base URL"),
         );
-        config.api_root = "/pulp/".into();
-        config.domains_enabled = Some(false);
-        let client = PulpClient::new(config).expect("a client");
+        config.api_root = root.into();
+        config.domain = domain.map(str::to_owned);
+        config.domains_enabled = Some(domain.is_some());
+        PulpClient::new(config).expect("a client")
+    }
+
+    fn query(req: &ApiRequest, key: &str) -> Option<String> {
+        req.url
+            .query_pairs()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    #[tokio::test]
+    async fn filename_lookups_are_batched_and_bound_to_the_version() {
+        let client = client("/pulp/", None);
         let version =
             RepositoryVersionHref::new("/pulp/api/v3/repositories/python/python/0190/versions/7/");
         let names: Vec<String> = (0..FILENAME_BATCH + 1)
@@ -419,33 +464,30 @@ mod tests {
             .packages_by_filename_requests(&version, &names, &["name"])
             .await
             .expect("requests");
-        assert_eq!(reqs.len(), 2, "51 names: two requests");
-        let first = reqs[0].url.as_str();
+        assert_eq!(reqs.len(), 2, "101 short names: two requests");
         assert!(
-            first.starts_with("http://pulp.test/pulp/api/v3/content/python/packages/?"),
-            "{first}"
-        );
-        let pairs: Vec<(String, String)> = reqs[0]
-            .url
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        let get = |k: &str| {
-            pairs
-                .iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.clone())
-        };
-        assert_eq!(get("repository_version"), Some(version.to_string()));
-        assert_eq!(get("filename__in"), Some(names[..FILENAME_BATCH].join(",")));
-        assert_eq!(get("fields"), Some("pulp_href,filename,sha256,name".into()));
-        assert_eq!(get("limit"), Some(FILENAME_BATCH.to_string()));
-        assert_eq!(
-            reqs[1]
+            reqs[0]
                 .url
-                .query_pairs()
-                .find(|(k, _)| k == "filename__in")
-                .map(|(_, v)| v.into_owned()),
+                .as_str()
+                .starts_with("http://pulp.test/pulp/api/v3/content/python/packages/?"),
+            "{}",
+            reqs[0].url
+        );
+        assert_eq!(
+            query(&reqs[0], "repository_version"),
+            Some(version.to_string())
+        );
+        assert_eq!(
+            query(&reqs[0], "filename__in"),
+            Some(names[..FILENAME_BATCH].join(","))
+        );
+        assert_eq!(
+            query(&reqs[0], "fields"),
+            Some("pulp_href,filename,sha256,name".into())
+        );
+        assert_eq!(query(&reqs[0], "limit"), Some(FILENAME_BATCH.to_string()));
+        assert_eq!(
+            query(&reqs[1], "filename__in"),
             Some(names[FILENAME_BATCH].clone())
         );
         assert!(client
@@ -453,5 +495,39 @@ mod tests {
             .await
             .expect("no requests")
             .is_empty());
+    }
+
+    #[tokio::test]
+    async fn long_names_keep_every_request_line_under_the_servers_limit() {
+        // Hosted layout: the longest API root and hrefs; CUDA-style names with a `+`.
+        let client = client("/api/pulp/", Some("public-rhai"));
+        let version = RepositoryVersionHref::new(
+            "/api/pulp/public-rhai/api/v3/repositories/python/python/01a24c92-c72d-73fb-90be-4c99d00e7326/versions/123/",
+        );
+        let names: Vec<String> = (0..500)
+            .map(|i| {
+                format!("nvidia_cusparselt_cu12_{i:04}-2.9.0+cu129-cp312-cp312-manylinux_2_28_x86_64.whl")
+            })
+            .collect();
+        let reqs = client
+            .packages_by_filename_requests(&version, &names, &["filename", "sha256"])
+            .await
+            .expect("requests");
+        let mut seen = Vec::new();
+        for r in &reqs {
+            let line = format!(
+                "GET {}{} HTTP/1.1",
+                r.url.path(),
+                r.url.query().map(|q| format!("?{q}")).unwrap_or_default()
+            );
+            assert!(line.len() <= 4094, "{} bytes: {line}", line.len());
+            let value = query(r, "filename__in").expect("filename__in");
+            seen.extend(value.split(',').map(str::to_owned));
+        }
+        assert_eq!(seen, names, "every name once, in order");
+        assert!(reqs.len() < 20, "batches stay large: {}", reqs.len());
+        // One absurdly long name still goes (alone).
+        let long = vec!["a".repeat(5000), "b.whl".into()];
+        assert_eq!(filename_batches(&long).len(), 2);
     }
 }

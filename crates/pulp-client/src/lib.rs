@@ -39,7 +39,10 @@ pub use client::{AsyncOperation, Change, PulpClient};
 pub use config::{
     Auth, ClientConfig, ConnectionSettings, PulpCliConfig, PulpCliSelection, RetryConfig, Secret,
 };
-pub use content::{Artifact, Package, PackageQuery, FILENAME_BATCH, FILENAME_LOOKUPS_IN_FLIGHT};
+pub use content::{
+    filename_batches, Artifact, Package, PackageQuery, FILENAME_BATCH, FILENAME_LOOKUPS_IN_FLIGHT,
+    FILENAME_QUERY_BYTES,
+};
 pub use distributions::{Distribution, NewDistribution, Serves};
 pub use domains::Domain;
 pub use error::{ApiErrorBody, ClientError, ConfigError, Result, TaskError, UploadError};
