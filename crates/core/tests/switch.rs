@@ -3,44 +3,18 @@
 //! an index that does not serve exactly the expected files.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
 use std::sync::Arc;
 
 use pulp_client::{PulpClient, Serves};
 use wheelgate_core::ledger::{Event, EventKind, Ledger, Outcome};
-use wheelgate_core::{diff, init, promote, upload, Catalog, Error};
+use wheelgate_core::{diff, promote, upload, Catalog, Error};
 use wheelgate_testkit::{unique_id, LocalPulp};
+
+mod common;
+use common::init_release;
 
 fn client(layout: &str) -> PulpClient {
     LocalPulp::new(layout).client
-}
-
-/// A catalog with cp312/linux_x86_64 variants in release 1.0 (a fresh product), initialised.
-async fn init_release(c: &PulpClient, prefix: &str, variants: &[&str]) -> Catalog {
-    let mut text = format!("product = \"{prefix}{}\"\n", unique_id());
-    for v in variants {
-        text.push_str(&format!(
-            "[variants.{v}]\npython = [\"cp312\"]\nplatforms = [\"linux_x86_64\"]\n"
-        ));
-    }
-    let list: Vec<String> = variants.iter().map(|v| format!("\"{v}\"")).collect();
-    text.push_str(&format!(
-        "[releases.\"1.0\"]\nvariants = [{}]\n[packages]\nallow = [\"*\"]\n",
-        list.join(", ")
-    ));
-    let catalog = Catalog::parse(Path::new("wheelgate.toml"), &text).unwrap();
-    init::init(
-        c,
-        &catalog,
-        &init::InitOptions {
-            release: "1.0".into(),
-            dry_run: false,
-            wait: Default::default(),
-        },
-    )
-    .await
-    .unwrap();
-    catalog
 }
 
 async fn revert_when_the_last_switch_fails(layout: &str) {

@@ -10,31 +10,13 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use pulp_client::{PackageQuery, PulpClient};
 use sha2::{Digest, Sha256};
-use wheelgate_core::{init, upload, Catalog};
+use wheelgate_core::{upload, Catalog};
 use wheelgate_testkit::{unique_id, LocalPulp};
 
-const SIZE: u64 = 40 * 1024 * 1024;
+mod common;
+use common::init_release;
 
-/// A fresh product with one cp312/linux_x86_64 variant `cpu` in release 1.0, initialised.
-async fn init_release(c: &PulpClient) -> Catalog {
-    let text = format!(
-        "product = \"t{}\"\n[variants.cpu]\npython = [\"cp312\"]\nplatforms = [\"linux_x86_64\"]\n[releases.\"1.0\"]\nvariants = [\"cpu\"]\n[packages]\nallow = [\"*\"]\n",
-        unique_id()
-    );
-    let catalog = Catalog::parse(Path::new("wheelgate.toml"), &text).unwrap();
-    init::init(
-        c,
-        &catalog,
-        &init::InitOptions {
-            release: "1.0".into(),
-            dry_run: false,
-            wait: Default::default(),
-        },
-    )
-    .await
-    .unwrap();
-    catalog
-}
+const SIZE: u64 = 40 * 1024 * 1024;
 
 /// A 40 MiB wheel (never seen by Pulp: a unique name and seed) and its sha256.
 fn big_wheel(dir: &Path) -> (std::path::PathBuf, String, String) {
@@ -77,7 +59,7 @@ async fn latest_files(c: &PulpClient, catalog: &Catalog) -> Vec<(String, String)
 
 async fn above_the_old_threshold_goes_in_one_request(layout: &str) {
     let c = LocalPulp::new(layout).client;
-    let catalog = init_release(&c).await;
+    let catalog = init_release(&c, "t", &["cpu"]).await;
     let dir = tempfile::tempdir().unwrap();
     let (path, name, sha) = big_wheel(dir.path());
     assert!(std::fs::metadata(&path).unwrap().len() > 32 * 1024 * 1024);
@@ -95,7 +77,7 @@ async fn above_the_old_threshold_goes_in_one_request(layout: &str) {
 
 async fn a_limit_too_short_still_lands_the_right_bytes(layout: &str) {
     let c = LocalPulp::new(layout).client;
-    let catalog = init_release(&c).await;
+    let catalog = init_release(&c, "t", &["cpu"]).await;
     let dir = tempfile::tempdir().unwrap();
     let (path, name, sha) = big_wheel(dir.path());
     let mut opts = upload::UploadOptions::new(&catalog, "1.0", "cpu", vec![path]);

@@ -9,30 +9,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use pulp_client::PulpClient;
-use wheelgate_core::{diff, init, state, upload, Catalog};
+use wheelgate_core::{diff, state, upload, Catalog};
 use wheelgate_fixtures::WheelSpec;
 use wheelgate_testkit::{unique_id, LocalPulp};
 
-async fn catalog(c: &PulpClient) -> Catalog {
-    let text = format!(
-        "product = \"o{}\"\n[variants.cpu]\npython = [\"cp312\"]\nplatforms = [\"linux_x86_64\"]\n\
-         [releases.\"1.0\"]\nvariants = [\"cpu\"]\n[packages]\nallow = [\"*\"]\n",
-        unique_id()
-    );
-    let catalog = Catalog::parse(Path::new("wheelgate.toml"), &text).unwrap();
-    init::init(
-        c,
-        &catalog,
-        &init::InitOptions {
-            release: "1.0".into(),
-            dry_run: false,
-            wait: Default::default(),
-        },
-    )
-    .await
-    .unwrap();
-    catalog
-}
+mod common;
+use common::init_release;
 
 fn wheels(dir: &Path, names: &[&str]) -> Vec<PathBuf> {
     names
@@ -82,7 +64,7 @@ async fn both(c: &PulpClient, catalog: &Catalog, n: u64) -> (BTreeMap<String, u6
 
 async fn replay_matches_the_listing(layout: &str) {
     let c = LocalPulp::new(layout).client;
-    let catalog = catalog(&c).await;
+    let catalog = init_release(&c, "o", &["cpu"]).await;
     let dir = tempfile::tempdir().unwrap();
     let first = wheels(dir.path(), &["a", "b", "c"]);
     let v1 = up(&c, &catalog, first.clone(), false).await;
