@@ -242,44 +242,33 @@ async fn mirror_a_release_through_the_front(layout: &'static str) {
         "{}{}{{product}}/{{release}}/{{variant}}/simple/",
         front.url, front.index_prefix
     );
+    let dest_arg = dest.to_str().unwrap().to_owned();
+    let args = [
+        "mirror",
+        "--release",
+        "3.0",
+        "--all",
+        "--dest",
+        &dest_arg,
+        "--index-url-template",
+        &template,
+        "--cert",
+        front.client_cert.to_str().unwrap(),
+        "--ca-bundle",
+        front.ca_bundle.to_str().unwrap(),
+    ];
     let mirror = |extra: &[&str]| {
-        let mut args = vec![
-            "mirror",
-            "--release",
-            "3.0",
-            "--all",
-            "--dest",
-            dest.to_str().unwrap(),
-            "--index-url-template",
-            &template,
-            "--cert",
-            front.client_cert.to_str().unwrap(),
-            "--ca-bundle",
-            front.ca_bundle.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        let r = sb.run_json(&args);
+        let mut all = args.to_vec();
+        all.extend_from_slice(extra);
+        let r = sb.run_json(&all);
         r.success();
         r.json()
     };
     // With -v (one log line per request): the summary and the URLs requested.
     let mirror_v = || {
-        let mut args = vec!["-v", "--output", "json"];
-        args.extend_from_slice(&[
-            "mirror",
-            "--release",
-            "3.0",
-            "--all",
-            "--dest",
-            dest.to_str().unwrap(),
-            "--index-url-template",
-            &template,
-            "--cert",
-            front.client_cert.to_str().unwrap(),
-            "--ca-bundle",
-            front.ca_bundle.to_str().unwrap(),
-        ]);
-        let r = sb.run(&args);
+        let mut all = vec!["-v", "--output", "json"];
+        all.extend_from_slice(&args);
+        let r = sb.run(&all);
         r.success();
         (r.json(), requested(&r.stderr))
     };
