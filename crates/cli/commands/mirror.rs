@@ -42,7 +42,7 @@ pub struct Args {
     /// CA bundle to trust for the index host [default: catalog [customer] ca_bundle].
     #[arg(long, value_name = "PEM")]
     pub ca_bundle: Option<PathBuf>,
-    /// Pages or files fetched at once.
+    /// Requests in flight at once, pages and files together.
     #[arg(long, value_name = "N", default_value_t = mirror::DEFAULT_JOBS)]
     pub jobs: usize,
     /// Remove stored files no variant of the mirror lists any more (never without it).

@@ -13,7 +13,7 @@ use wheelgate_mirror::{MirrorError, MirrorOptions, MirrorSummary, Reporter, Vari
 use crate::catalog::Catalog;
 use crate::error::Error;
 
-/// How many pages or files are fetched at once by default.
+/// How many requests (pages and files together) are in flight at once by default.
 pub const DEFAULT_JOBS: usize = 8;
 
 /// What the command line says.

@@ -42,7 +42,7 @@ pub struct MirrorOptions {
     pub root: Vec<String>,
     /// The variants.
     pub variants: Vec<VariantSource>,
-    /// How many pages or files are fetched at once (at least 1).
+    /// How many requests are in flight at once, pages and files together (at least 1).
     pub jobs: usize,
     /// Remove stored files that no variant of the manifest lists any more.
     pub delete: bool,
