@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sha2::{Digest, Sha256};
 use url::Url;
 use wheelgate_index::{IndexClient, IndexConfig};
-use wheelgate_mirror::{mirror, Manifest, MirrorError, MirrorOptions, Reporter, VariantSource};
+use wheelgate_mirror::{
+    mirror, Manifest, MirrorError, MirrorOptions, MirrorSummary, Reporter, VariantSource,
+};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -70,6 +72,11 @@ fn opts(server: &MockServer, dest: &Path, variants: &[&str]) -> MirrorOptions {
         jobs: 4,
         delete: false,
     }
+}
+
+/// One mirror run with the test client, reporting nothing.
+async fn run(o: &MirrorOptions) -> Result<MirrorSummary, MirrorError> {
+    mirror(&client(), o, &wheelgate_mirror::NoReporter).await
 }
 
 fn client() -> IndexClient {
@@ -159,9 +166,7 @@ async fn shared_files_are_stored_once_and_a_second_run_fetches_nothing() {
         "c-1.0-py3-none-any.whl"
     );
 
-    let again = mirror(&client(), &o, &wheelgate_mirror::NoReporter)
-        .await
-        .unwrap();
+    let again = run(&o).await.unwrap();
     assert_eq!(
         (
             again.files,
@@ -191,13 +196,9 @@ async fn a_sha256_mismatch_is_an_error_and_nothing_of_the_file_is_kept() {
     )
     .await;
     let dest = tempfile::tempdir().unwrap();
-    let e = mirror(
-        &client(),
-        &opts(&server, dest.path(), &["cpu"]),
-        &wheelgate_mirror::NoReporter,
-    )
-    .await
-    .unwrap_err();
+    let e = run(&opts(&server, dest.path(), &["cpu"]))
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             e.index_error(),
@@ -217,13 +218,7 @@ async fn an_unsafe_name_is_refused_and_nothing_is_written_outside_dest() {
     let outer = tempfile::tempdir().unwrap();
     let dest = outer.path().join("dest");
     std::fs::create_dir(&dest).unwrap();
-    let e = mirror(
-        &client(),
-        &opts(&server, &dest, &["cpu"]),
-        &wheelgate_mirror::NoReporter,
-    )
-    .await
-    .unwrap_err();
+    let e = run(&opts(&server, &dest, &["cpu"])).await.unwrap_err();
     assert!(
         matches!(&e, MirrorError::UnsafeName { name, .. } if name == "../evil.whl"),
         "{e:?}"
@@ -244,9 +239,7 @@ async fn delete_removes_only_files_no_variant_lists() {
     .await;
     let dest = tempfile::tempdir().unwrap();
     let o = opts(&server, dest.path(), &["cpu"]);
-    mirror(&client(), &o, &wheelgate_mirror::NoReporter)
-        .await
-        .unwrap();
+    run(&o).await.unwrap();
     // The index moves on: a-1.0 is gone, a-2.0 is new.
     server.reset().await;
     serve(
@@ -255,9 +248,7 @@ async fn delete_removes_only_files_no_variant_lists() {
         &[("a", "a-2.0-py3-none-any.whl", b"a2", None)],
     )
     .await;
-    let s = mirror(&client(), &o, &wheelgate_mirror::NoReporter)
-        .await
-        .unwrap();
+    let s = run(&o).await.unwrap();
     assert_eq!((s.downloaded, s.deleted), (1, 0));
     let old = dest.path().join(format!(
         "prod/3.0/files/{}/a-1.0-py3-none-any.whl",
@@ -267,13 +258,7 @@ async fn delete_removes_only_files_no_variant_lists() {
     let page =
         std::fs::read_to_string(dest.path().join("prod/3.0/cpu/simple/a/index.html")).unwrap();
     assert!(!page.contains("a-1.0") && page.contains("a-2.0"), "{page}");
-    let s = mirror(
-        &client(),
-        &MirrorOptions { delete: true, ..o },
-        &wheelgate_mirror::NoReporter,
-    )
-    .await
-    .unwrap();
+    let s = run(&MirrorOptions { delete: true, ..o }).await.unwrap();
     assert_eq!((s.downloaded, s.deleted), (0, 1));
     assert!(!old.exists() && !old.parent().unwrap().exists());
 }
@@ -292,13 +277,7 @@ async fn leftover_partial_downloads_are_discarded_and_a_corrupt_stored_file_is_f
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(".a-1.0-py3-none-any.whl.999.0.part"), b"go").unwrap();
     std::fs::write(dir.join("a-1.0-py3-none-any.whl"), b"bad!").unwrap();
-    let s = mirror(
-        &client(),
-        &opts(&server, dest.path(), &["cpu"]),
-        &wheelgate_mirror::NoReporter,
-    )
-    .await
-    .unwrap();
+    let s = run(&opts(&server, dest.path(), &["cpu"])).await.unwrap();
     assert_eq!(s.downloaded, 1);
     assert_eq!(
         std::fs::read(dir.join("a-1.0-py3-none-any.whl")).unwrap(),
@@ -329,9 +308,7 @@ fn unsafe_directory_names_in_the_options_are_refused() {
             jobs: 1,
             delete: false,
         };
-        let e = rt
-            .block_on(mirror(&client(), &o, &wheelgate_mirror::NoReporter))
-            .unwrap_err();
+        let e = rt.block_on(run(&o)).unwrap_err();
         assert!(e.is_bad_input(), "{e:?}");
     }
     assert_eq!(std::fs::read_dir(dest.path()).unwrap().count(), 0);
@@ -401,9 +378,7 @@ async fn an_unchanged_etag_skips_the_variant_with_one_request_and_nothing_rewrit
     serve_with_etags(&server, b"a wheel", &["\"v1\""]).await;
     let dest = tempfile::tempdir().unwrap();
     let o = opts(&server, dest.path(), &["cpu"]);
-    let s = mirror(&client(), &o, &wheelgate_mirror::NoReporter)
-        .await
-        .unwrap();
+    let s = run(&o).await.unwrap();
     assert_eq!((s.files, s.downloaded), (1, 1));
     let root = dest.path().join("prod/3.0");
     let m = Manifest::load(&root.join("manifest.json")).unwrap();
@@ -418,9 +393,7 @@ async fn an_unchanged_etag_skips_the_variant_with_one_request_and_nothing_rewrit
 
     server.reset().await;
     serve_with_etags(&server, b"a wheel", &["\"v1\""]).await;
-    let again = mirror(&client(), &o, &wheelgate_mirror::NoReporter)
-        .await
-        .unwrap();
+    let again = run(&o).await.unwrap();
     assert_eq!(requests(&server).await, ["/cpu/simple/"], "one request");
     assert_eq!(
         (
@@ -453,9 +426,7 @@ async fn an_unchanged_etag_skips_the_variant_with_one_request_and_nothing_rewrit
     std::fs::write(&stored, b"a wheeL!").unwrap();
     server.reset().await;
     serve_with_etags(&server, b"a wheel", &["\"v1\""]).await;
-    let s = mirror(&client(), &o, &wheelgate_mirror::NoReporter)
-        .await
-        .unwrap();
+    let s = run(&o).await.unwrap();
     assert_eq!(s.downloaded, 1);
     assert_eq!(std::fs::read(&stored).unwrap(), b"a wheel");
     assert!(requests(&server)
@@ -470,9 +441,7 @@ async fn a_page_of_another_version_makes_the_variant_read_again() {
     serve_with_etags(&server, b"a wheel", &["\"v0\"", "\"v1\""]).await;
     let dest = tempfile::tempdir().unwrap();
     let o = opts(&server, dest.path(), &["cpu"]);
-    let s = mirror(&client(), &o, &wheelgate_mirror::NoReporter)
-        .await
-        .unwrap();
+    let s = run(&o).await.unwrap();
     assert_eq!((s.files, s.downloaded), (1, 1));
     let reqs = requests(&server).await;
     assert_eq!(
@@ -491,9 +460,7 @@ async fn a_page_of_another_version_makes_the_variant_read_again() {
     serve_with_etags(&server, b"a wheel", &["\"v2\""]).await;
     let dest = tempfile::tempdir().unwrap();
     let o = opts(&server, dest.path(), &["cpu"]);
-    let e = mirror(&client(), &o, &wheelgate_mirror::NoReporter)
-        .await
-        .unwrap_err();
+    let e = run(&o).await.unwrap_err();
     assert!(
         matches!(&e, MirrorError::Inconsistent { variant, attempts: 3 } if variant == "cpu"),
         "{e:?}"
@@ -559,13 +526,7 @@ async fn pep_658_metadata_comes_from_the_verified_wheel_when_its_hash_is_the_adv
     let server = MockServer::start().await;
     serve_wheel_with_metadata(&server, &wheel, &filename, &sha(&metadata), b"unused").await;
     let dest = tempfile::tempdir().unwrap();
-    let s = mirror(
-        &client(),
-        &opts(&server, dest.path(), &["cpu"]),
-        &wheelgate_mirror::NoReporter,
-    )
-    .await
-    .unwrap();
+    let s = run(&opts(&server, dest.path(), &["cpu"])).await.unwrap();
     assert_eq!(s.bytes_downloaded, wheel.len() as u64, "the wheel only");
     let reqs = requests(&server).await;
     assert!(!reqs.iter().any(|p| p.ends_with(".metadata")), "{reqs:?}");
@@ -583,13 +544,7 @@ async fn pep_658_metadata_comes_from_the_verified_wheel_when_its_hash_is_the_adv
     let other = b"Metadata-Version: 2.1\nName: a\nVersion: 1.0\n";
     serve_wheel_with_metadata(&server, &wheel, &filename, &sha(other), other).await;
     let dest = tempfile::tempdir().unwrap();
-    let s = mirror(
-        &client(),
-        &opts(&server, dest.path(), &["cpu"]),
-        &wheelgate_mirror::NoReporter,
-    )
-    .await
-    .unwrap();
+    let s = run(&opts(&server, dest.path(), &["cpu"])).await.unwrap();
     assert_eq!(s.bytes_downloaded, (wheel.len() + other.len()) as u64);
     let stored = dest.path().join(format!(
         "prod/3.0/files/{}/{filename}.metadata",
@@ -602,13 +557,9 @@ async fn pep_658_metadata_comes_from_the_verified_wheel_when_its_hash_is_the_adv
     let server = MockServer::start().await;
     serve_wheel_with_metadata(&server, &wheel, &filename, &sha(b"wrong"), other).await;
     let dest = tempfile::tempdir().unwrap();
-    let e = mirror(
-        &client(),
-        &opts(&server, dest.path(), &["cpu"]),
-        &wheelgate_mirror::NoReporter,
-    )
-    .await
-    .unwrap_err();
+    let e = run(&opts(&server, dest.path(), &["cpu"]))
+        .await
+        .unwrap_err();
     assert!(
         matches!(&e, MirrorError::Download { filename: f, .. } if *f == format!("{filename}.metadata"))
             && matches!(
