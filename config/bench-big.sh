@@ -451,15 +451,5 @@ if [ -s "$WORK/choices.log" ]; then
 fi
 mkdir -p "$(dirname "$DOC")"
 touch "$DOC"
-python3 - "$DOC" "$WORK/section.md" <<'EOF'
-import re, sys
-doc, section = sys.argv[1], open(sys.argv[2]).read()
-text = open(doc).read()
-pat = re.compile(r"<!-- bench-big:begin.*?<!-- bench-big:end -->\n?", re.S)
-if pat.search(text):
-    text = pat.sub(lambda _: section, text)
-else:
-    text = text.rstrip("\n") + ("\n\n" if text.strip() else "") + section
-open(doc, "w").write(text)
-EOF
+python3 "$ROOT/config/bench-section.py" "$DOC" bench-big "$WORK/section.md"
 say "section written to $DOC"

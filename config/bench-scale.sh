@@ -32,7 +32,8 @@
 # the grown version), so the next run starts from the same index. An interrupted run is
 # cleaned up by the next one.
 set -euo pipefail
-ROOT="${BENCH_SCALE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="${BENCH_SCALE_ROOT:-$(dirname "$HERE")}"
 cd "$ROOT"
 QUICK="${BENCH_SCALE_QUICK:-0}"
 if [ "$QUICK" = 1 ]; then
@@ -477,21 +478,5 @@ fi
 # Replace only this section (the other scripts write theirs); insert it before the mirror
 # section, or at the end, when it is not there yet.
 printf '%s\n' "$section" >"$WORK/section.md"
-python3 - docs/benchmarks.md "$WORK/section.md" <<'EOF'
-import re, sys
-path, section = sys.argv[1], open(sys.argv[2]).read().rstrip("\n")
-try:
-    text = open(path).read()
-except FileNotFoundError:
-    text = "# Benchmarks\n"
-pat = re.compile(r"<!-- scale:begin.*?<!-- scale:end -->", re.S)
-if pat.search(text):
-    text = pat.sub(lambda m: section, text)
-elif "<!-- bench-mirror:begin" in text:
-    i = text.index("<!-- bench-mirror:begin")
-    text = text[:i] + section + "\n\n" + text[i:]
-else:
-    text = text.rstrip("\n") + "\n\n" + section + "\n"
-open(path, "w").write(text)
-EOF
+python3 "$HERE/bench-section.py" docs/benchmarks.md scale "$WORK/section.md" bench-mirror
 echo "$section"
