@@ -40,8 +40,8 @@ pub use config::{
     Auth, ClientConfig, ConnectionSettings, PulpCliConfig, PulpCliSelection, RetryConfig, Secret,
 };
 pub use content::{
-    filename_batches, Artifact, Package, PackageQuery, FILENAME_BATCH, FILENAME_LOOKUPS_IN_FLIGHT,
-    FILENAME_QUERY_BYTES,
+    filename_batches, name_batches, Artifact, Package, PackageQuery, FILENAME_BATCH,
+    FILENAME_LOOKUPS_IN_FLIGHT, FILENAME_QUERY_BYTES, NAME_BATCH,
 };
 pub use distributions::{Distribution, NewDistribution, Serves};
 pub use domains::Domain;
