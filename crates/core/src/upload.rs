@@ -540,18 +540,14 @@ pub async fn upload(
 }
 
 /// The files of a staging version, by filename: (sha256, href). Only those named in `only`
-/// (looked up by name in batches, a cost that grows with the build), or every file (`None`).
+/// ([`files_by_name_first`], a cost that grows with the build), or every file (`None`).
 async fn files_in_version(
     client: &PulpClient,
     version: &RepositoryVersionHref,
     only: Option<&[String]>,
 ) -> Result<HashMap<String, (String, PackageHref)>> {
     let packages: Vec<pulp_client::Package> = match only {
-        Some(names) => {
-            client
-                .packages_by_filename(version, names, &["filename", "sha256"])
-                .await?
-        }
+        Some(names) => return files_by_name_first(client, version, names).await,
         None => {
             client
                 .packages(&PackageQuery {
@@ -565,10 +561,106 @@ async fn files_in_version(
                 .await?
         }
     };
-    Ok(packages
+    Ok(by_filename(packages))
+}
+
+/// Rows one `name__in` request reads at most (newest first, so a re-upload of a recent build
+/// is found first). Files of projects with more history than that in the version are looked
+/// up by filename instead: the cost stays bounded by the build, not by the index's history
+/// (about 0.2 ms of Pulp's time a row, 150 ms a request, measured on the 10,000-file index).
+const NAME_LOOKUP_ROWS: u32 = 1000;
+
+/// Which of the build's `filenames` `version` holds. First by project name: one `name__in`
+/// request covers about 230 projects where a `filename__in` one covers about 60 files, so a
+/// no-op re-upload costs a few requests. A file the name look-up did not return is looked up
+/// by filename, never taken as absent: Pulp may store its `METADATA` `Name` in a spelling the
+/// name query does not match (pulp_python before 3.36 compares names as written: `PyYAML`,
+/// `zope.interface`, `foo-bar` for `foo_bar-1.0-….whl`), or the row cap cut it off.
+async fn files_by_name_first(
+    client: &PulpClient,
+    version: &RepositoryVersionHref,
+    filenames: &[String],
+) -> Result<HashMap<String, (String, PackageHref)>> {
+    let projects = projects_to_ask(filenames);
+    let answer = client
+        .packages_by_name(
+            version,
+            &projects,
+            &["filename", "sha256"],
+            NAME_LOOKUP_ROWS,
+        )
+        .await?;
+    let (mut found, misses) = resolve_by_name(filenames, answer);
+    tracing::debug!(
+        files = filenames.len(),
+        projects = projects.len(),
+        found = found.len(),
+        by_filename = misses.len(),
+        "build files looked up by project name"
+    );
+    if !misses.is_empty() {
+        found.extend(by_filename(
+            client
+                .packages_by_filename(version, &misses, &["filename", "sha256"])
+                .await?,
+        ));
+    }
+    Ok(found)
+}
+
+/// The project names a name look-up asks for, once each, sorted: each wheel filename's
+/// distribution part as the filename spells it (`foo_bar` for `foo_bar-1.0-py3-none-any.whl`).
+///
+/// One spelling only: pulp_python 3.36 normalizes `name__in` (PEP 503), so more spellings
+/// (`foo-bar`, lowercase) only add requests there (measured: two spellings double the requests
+/// of a 1,000-project build, 4 → 8); on an older Pulp the ones they would have caught are
+/// looked up by filename.
+fn projects_to_ask(filenames: &[String]) -> Vec<String> {
+    let mut projects: Vec<String> = filenames
+        .iter()
+        .filter_map(|f| project_in_filename(f))
+        .map(str::to_owned)
+        .collect();
+    projects.sort();
+    projects.dedup();
+    projects
+}
+
+/// A wheel filename's distribution part (`foo_bar` in `foo_bar-1.0-py3-none-any.whl`), if the
+/// name is one.
+fn project_in_filename(filename: &str) -> Option<&str> {
+    let stem = filename.strip_suffix(".whl")?;
+    let (project, _) = stem.split_once('-')?;
+    (!project.is_empty()).then_some(project)
+}
+
+/// Splits the build's `filenames` by a name look-up's `answer` (every file of the build's
+/// projects, or some of them): those whose exact filename it holds, and those it does not —
+/// the misses, which must be looked up by filename (a miss is not proof of absence).
+fn resolve_by_name(
+    filenames: &[String],
+    answer: Vec<pulp_client::Package>,
+) -> (HashMap<String, (String, PackageHref)>, Vec<String>) {
+    let mut answer = by_filename(answer);
+    let mut found = HashMap::new();
+    let mut misses = Vec::new();
+    for f in filenames {
+        match answer.remove(f) {
+            Some(file) => {
+                found.insert(f.clone(), file);
+            }
+            None if !found.contains_key(f) => misses.push(f.clone()),
+            None => {}
+        }
+    }
+    (found, misses)
+}
+
+fn by_filename(packages: Vec<pulp_client::Package>) -> HashMap<String, (String, PackageHref)> {
+    packages
         .into_iter()
         .map(|p| (p.filename, (p.sha256, p.pulp_href)))
-        .collect())
+        .collect()
 }
 
 /// How a file's bytes went up.
@@ -618,6 +710,75 @@ async fn send_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn package(filename: &str, sha256: &str) -> pulp_client::Package {
+        pulp_client::Package {
+            pulp_href: PackageHref::new(format!(
+                "/pulp/api/v3/content/python/packages/{filename}/"
+            )),
+            filename: filename.into(),
+            sha256: sha256.into(),
+            name: String::new(),
+            version: String::new(),
+            packagetype: None,
+            artifact: None,
+            requires_dist: serde_json::Value::Null,
+            requires_python: None,
+            python_version: None,
+            size: None,
+            pulp_created: None,
+        }
+    }
+
+    #[test]
+    fn name_lookups_ask_each_project_once_as_the_filename_spells_it() {
+        let files: Vec<String> = [
+            "foo_bar-1.0-py3-none-any.whl",
+            "foo_bar-1.0-cp312-cp312-linux_x86_64.whl",
+            "PyYAML-6.0-cp312-cp312-linux_x86_64.whl",
+            "zope_interface-7.0-1-py3-none-any.whl",
+            "not-a-wheel.tar.gz",
+            "-1.0-py3-none-any.whl",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        assert_eq!(
+            projects_to_ask(&files),
+            ["PyYAML", "foo_bar", "zope_interface"].map(str::to_owned)
+        );
+    }
+
+    #[test]
+    fn a_file_the_name_lookup_missed_is_looked_up_by_filename_not_taken_as_absent() {
+        let files: Vec<String> = [
+            "foo_bar-1.0-py3-none-any.whl",
+            "foo_bar-1.1-py3-none-any.whl",
+            "zope_interface-7.0-py3-none-any.whl",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        // The answer holds other files of the projects (other versions) and one of the build's,
+        // with other bytes than the build's: resolved all the same (the caller compares).
+        let answer = vec![
+            package("foo_bar-0.9-py3-none-any.whl", "aa"),
+            package("foo_bar-1.0-py3-none-any.whl", "bb"),
+        ];
+        let (found, misses) = resolve_by_name(&files, answer);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found["foo_bar-1.0-py3-none-any.whl"].0, "bb");
+        assert_eq!(
+            misses,
+            [
+                "foo_bar-1.1-py3-none-any.whl",
+                "zope_interface-7.0-py3-none-any.whl"
+            ]
+            .map(str::to_owned)
+        );
+        // Nothing found by name (a Pulp comparing names as written): everything falls back.
+        let (found, misses) = resolve_by_name(&files, Vec::new());
+        assert!(found.is_empty());
+        assert_eq!(misses, files);
+    }
 
     #[test]
     fn timestamp_is_a_valid_build_id() {
