@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use wheelgate_core::customer::{CustomerAccess, CustomerFlags};
-use wheelgate_core::promote::{self, SwitchPlan, SwitchReport, VerifyScope};
+use wheelgate_core::promote::{self, DiffTiming, SwitchPlan, SwitchReport, VerifyScope};
 
 use super::Ctx;
 use crate::exit::ExitStatus;
@@ -91,6 +91,17 @@ impl SwitchArgs {
     }
 }
 
+/// When the diff is worked out: before anything changes when it is shown to decide on (a dry
+/// run, a confirmation); with the switch when `--yes` already decided, so customers get the
+/// new version sooner (the plan is then printed with the result).
+pub fn diff_timing(a: &SwitchArgs, dry_run: bool) -> DiffTiming {
+    if a.yes && !dry_run {
+        DiffTiming::WithSwitch
+    } else {
+        DiffTiming::Planned
+    }
+}
+
 /// The flags `promote` and `rollback` share.
 pub struct SwitchFlags {
     /// Show the plan only.
@@ -115,7 +126,11 @@ pub async fn switch(ctx: &Ctx<'_>, plan: SwitchPlan, flags: SwitchFlags) -> Resu
         index,
     } = flags;
     let what = plan.kind.to_string();
-    render_plan(&ctx.out, &plan, dry_run)?;
+    // A plan whose diffs come with the switch is printed with the result.
+    let shown = plan.diffs_known();
+    if shown {
+        render_plan(&ctx.out, &plan.switches, &plan, dry_run)?;
+    }
     if dry_run {
         return Ok(ExitStatus::Success);
     }
@@ -151,12 +166,21 @@ pub async fn switch(ctx: &Ctx<'_>, plan: SwitchPlan, flags: SwitchFlags) -> Resu
     let report = promote::apply(ctx.client, ctx.catalog, &plan, &opts)
         .await
         .with_context(|| format!("{what} of release {} failed", plan.release))?;
+    if !shown {
+        render_plan(&ctx.out, &report.switches, &plan, dry_run)?;
+    }
     render_switched(&ctx.out, &report)?;
     Ok(ExitStatus::Success)
 }
 
-/// The plan of a promote/rollback (text; JSON only for a dry run, otherwise the result is).
-fn render_plan(out: &Printer, p: &SwitchPlan, dry_run: bool) -> Result<()> {
+/// The plan of a promote/rollback (text; JSON only for a dry run, otherwise the result is),
+/// with the diffs of `switches` (the plan's, or the report's when they came with the switch).
+fn render_plan(
+    out: &Printer,
+    switches: &[promote::Switch],
+    p: &SwitchPlan,
+    dry_run: bool,
+) -> Result<()> {
     if out.is_json() {
         return if dry_run { out.json(p) } else { Ok(()) };
     }
@@ -168,7 +192,7 @@ fn render_plan(out: &Printer, p: &SwitchPlan, dry_run: bool) -> Result<()> {
         p.release,
         output::dry_run_note(dry_run)
     )?;
-    for s in &p.switches {
+    for s in switches {
         writeln!(
             o,
             "  {}: production {} → version {}",
@@ -176,7 +200,9 @@ fn render_plan(out: &Printer, p: &SwitchPlan, dry_run: bool) -> Result<()> {
             output::version(s.from_version),
             s.to_version
         )?;
-        output::write_diff(&mut o, &s.diff, "    ")?;
+        if let Some(d) = &s.diff {
+            output::write_diff(&mut o, d, "    ")?;
+        }
     }
     Ok(())
 }

@@ -50,8 +50,10 @@ pub struct Switch {
     pub from: Served,
     /// Version to serve.
     pub to_version: u64,
-    /// What changes for customers.
-    pub diff: Diff,
+    /// What changes for customers. `None` in a plan made with [`DiffTiming::WithSwitch`]
+    /// until [`apply`] has worked it out (a report always has it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<Diff>,
     /// Digest of the target file set: from the vetting record bound to the version
     /// (promote), else once the version has been read (a rollback learns it after the
     /// switch: the switch does not wait for the whole version to be read).
@@ -82,6 +84,12 @@ pub struct SwitchPlan {
 }
 
 impl SwitchPlan {
+    /// Whether every switch's diff is known (always, unless planned with
+    /// [`DiffTiming::WithSwitch`]): a plan to show before applying.
+    pub fn diffs_known(&self) -> bool {
+        self.switches.iter().all(|s| s.diff.is_some())
+    }
+
     /// Whether applying would change nothing (every production is pinned to its target
     /// already; following the target as the latest version is not pinned to it).
     pub fn is_noop(&self) -> bool {
@@ -102,6 +110,22 @@ pub struct PromoteOptions {
     pub version: Option<u64>,
     /// Refuse unless production serves this version now.
     pub expect_current: Option<u64>,
+    /// When the diff is worked out.
+    pub diff: DiffTiming,
+}
+
+/// When a promote or rollback works out what the switch changes for customers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DiffTiming {
+    /// While planning, before anything changes: the plan shows it, for a dry run or a
+    /// confirmation.
+    #[default]
+    Planned,
+    /// While the switch is applied, for a switch already confirmed (`--yes`): customers get
+    /// the new version two round trips sooner (which projects changed, then their files), and
+    /// the target version's existence is left to the switch itself (Pulp refuses a version
+    /// that is gone, and [`apply`] says so).
+    WithSwitch,
 }
 
 /// Who asked for a promote, to record a refusal in the ledger.
@@ -166,23 +190,35 @@ fn bound_digest(record: Option<&Event>, version: &RepositoryVersionHref) -> Opti
 /// A switch of one variant to staging version `to`, from the state loaded for the command.
 ///
 /// What it reads grows with the change, not with the index: the projects the switch touches
-/// ([`diff::changed_project_files`]). The target version is read whole only when production
-/// serves nothing comparable (the change is then the whole version), or when `vetted` (a
-/// promote's vetting record) is not bound to the version's href, so its digest must be
-/// compared with the file set (records written before vet bound them).
+/// ([`diff::changed_project_files`]), and with [`DiffTiming::WithSwitch`] nothing before the
+/// switch. The target version is read whole only when production serves nothing comparable
+/// (the change is then the whole version), or when `need_whole` (a promote's vetting record
+/// is not bound to the version's href, so its digest must be compared with the file set:
+/// records written before vet bound them). `known_digest` is the digest a record bound to the
+/// version vouches for.
 async fn load_switch(
     client: &PulpClient,
     v: &VariantState,
     to: u64,
-    vetted: Option<&Event>,
+    known_digest: Option<String>,
+    need_whole: bool,
+    timing: DiffTiming,
 ) -> Result<Switch> {
     let dist = v.require_production()?.clone();
     let to_href = v.version_href(to)?;
-    let known_digest = bound_digest(vetted, &to_href);
-    let need_whole = vetted.is_some() && known_digest.is_none();
     // Everything at once; a missing version is reported as such, not as a failed listing.
-    let (diff, to_files) = match v.served.current() {
-        Some(from) => {
+    let (diff, to_files) = match (v.served.current(), timing) {
+        (Some(from), DiffTiming::WithSwitch) => {
+            let whole = if need_whole {
+                Some(v.files_of(client, to).await?)
+            } else {
+                None
+            };
+            // Serving the same version again changes nothing: no need to ask.
+            let same = from.href == to_href;
+            (same.then(|| diff::diff(&[], &[])), whole)
+        }
+        (Some(from), DiffTiming::Planned) => {
             let (exists, changed, whole) = futures::join!(
                 v.existing_version(client, to),
                 diff::changed_project_files(client, &from.href, &to_href),
@@ -196,11 +232,11 @@ async fn load_switch(
             );
             exists?;
             let (from_part, to_part) = changed?;
-            (diff::diff(&from_part, &to_part), whole?)
+            (Some(diff::diff(&from_part, &to_part)), whole?)
         }
-        None => {
+        (None, _) => {
             let to_files = v.files_of(client, to).await?;
-            (diff::diff(&[], &to_files), Some(to_files))
+            (Some(diff::diff(&[], &to_files)), Some(to_files))
         }
     };
     let digest = known_digest.or_else(|| to_files.as_deref().map(digest));
@@ -289,11 +325,15 @@ async fn decide_promote(
             }
         }
     }
-    let loaded = futures::future::try_join_all(
-        wanted
-            .iter()
-            .map(|(v, to, record)| load_switch(client, v, *to, Some(*record))),
-    )
+    let loaded = futures::future::try_join_all(wanted.iter().map(|(v, to, record)| {
+        let to_href = v.version_href(*to);
+        let known = to_href
+            .as_ref()
+            .ok()
+            .and_then(|h| bound_digest(Some(*record), h));
+        let need_whole = known.is_none();
+        load_switch(client, v, *to, known, need_whole, opts.diff)
+    }))
     .await?;
     let mut switches = Vec::new();
     for ((v, to, record), switch) in wanted.iter().zip(loaded) {
@@ -411,13 +451,16 @@ pub async fn plan_promote_recorded(
 /// Plan a rollback of one variant: to the version production served before the current one
 /// (from the ledger), or to `to` if that version was promoted before (or is 0, the empty
 /// start, given explicitly). Going back to version 0 implicitly is refused: customers would
-/// get an empty index.
+/// get an empty index. The target's digest comes from its vetting record when that is bound
+/// to the version (so nothing whole is read for it); `timing` says when the diff is worked
+/// out.
 pub async fn plan_rollback(
     client: &PulpClient,
     catalog: &Catalog,
     release: &str,
     variant: &str,
     to: Option<u64>,
+    timing: DiffTiming,
 ) -> Result<SwitchPlan> {
     let state = ReleaseState::load(client, catalog, release, &[variant.to_owned()]).await?;
     state.require_ledger(catalog)?;
@@ -465,7 +508,15 @@ pub async fn plan_rollback(
             }
         }
     };
-    let switch = load_switch(client, v, target, None).await?;
+    let known_digest = v.version_href(target).ok().and_then(|href| {
+        state
+            .events_of(variant)
+            .filter(|e| {
+                e.kind == EventKind::Vet && e.outcome == Outcome::Ok && e.to_version == target
+            })
+            .find_map(|e| bound_digest(Some(e), &href))
+    });
+    let switch = load_switch(client, v, target, known_digest, false, timing).await?;
     Ok(SwitchPlan {
         kind: EventKind::Rollback,
         release: release.into(),
@@ -473,16 +524,15 @@ pub async fn plan_rollback(
     })
 }
 
-/// Apply a plan: switch every production distribution (one PATCH each); if one fails, switch
-/// back the ones already switched. Then verify through the customer path and record every
-/// outcome in the ledger.
-pub async fn apply(
-    client: &PulpClient,
-    catalog: &Catalog,
+/// The ledger event of one switch of a plan.
+fn switch_event(
     plan: &SwitchPlan,
     opts: &ApplyOptions,
-) -> Result<SwitchReport> {
-    let event = |s: &Switch, outcome: Outcome, detail: Option<String>| Event {
+    s: &Switch,
+    outcome: Outcome,
+    detail: Option<String>,
+) -> Event {
+    Event {
         kind: plan.kind,
         time: crate::time::rfc3339_now(),
         actor: opts.actor.clone(),
@@ -495,6 +545,19 @@ pub async fn apply(
         reason: opts.reason.clone(),
         outcome,
         detail,
+    }
+}
+
+/// Switch every production distribution of a plan (one PATCH each, in order); if one fails,
+/// switch back the ones already switched, record what happened, and say so.
+async fn switch_all(
+    client: &PulpClient,
+    catalog: &Catalog,
+    plan: &SwitchPlan,
+    opts: &ApplyOptions,
+) -> Result<()> {
+    let event = |s: &Switch, outcome: Outcome, detail: Option<String>| {
+        switch_event(plan, opts, s, outcome, detail)
     };
     let mut done: Vec<&Switch> = Vec::new();
     for s in &plan.switches {
@@ -503,6 +566,20 @@ pub async fn apply(
         };
         tracing::debug!(variant = %s.variant, to = s.to_version, "switching production");
         if let Err(err) = client.serve(&dist.pulp_href, to, &opts.wait).await {
+            // A plan made with the switch did not look the version up first: if it is gone,
+            // that is the answer, not Pulp's complaint about a hyperlink.
+            let gone = match &s.to_href {
+                Some(href) if s.diff.is_none() => client
+                    .repository_version(href)
+                    .await
+                    .is_err_and(|e| e.is_not_found()),
+                _ => false,
+            };
+            let err = if gone {
+                format!("staging version {} does not exist (pruned?)", s.to_version)
+            } else {
+                err.to_string()
+            };
             // All-or-nothing: put back what was already switched.
             let mut reverted = Vec::new();
             let mut stuck = Vec::new();
@@ -522,7 +599,7 @@ pub async fn apply(
                     Err(e) => stuck.push(format!("{} ({e})", d.variant)),
                 }
             }
-            let mut events = vec![event(s, Outcome::Failed, Some(err.to_string()))];
+            let mut events = vec![event(s, Outcome::Failed, Some(err.clone()))];
             for d in &done {
                 events.push(event(
                     d,
@@ -562,6 +639,39 @@ pub async fn apply(
         }
         done.push(s);
     }
+    Ok(())
+}
+
+/// The diffs a plan made with [`DiffTiming::WithSwitch`] left to the switch (`None` where
+/// the plan has one), read while the switch is applied.
+async fn missing_diffs(client: &PulpClient, plan: &SwitchPlan) -> Vec<Result<Option<Diff>>> {
+    futures::future::join_all(plan.switches.iter().map(|s| async move {
+        let (None, Some(from), Some(to)) = (&s.diff, s.from.current(), &s.to_href) else {
+            return Ok(None);
+        };
+        let (from_part, to_part) = diff::changed_project_files(client, &from.href, to).await?;
+        Ok(Some(diff::diff(&from_part, &to_part)))
+    }))
+    .await
+}
+
+/// Apply a plan: switch every production distribution (one PATCH each); if one fails, switch
+/// back the ones already switched. Then verify through the customer path and record every
+/// outcome in the ledger. Diffs the plan left to the switch are read while it happens.
+pub async fn apply(
+    client: &PulpClient,
+    catalog: &Catalog,
+    plan: &SwitchPlan,
+    opts: &ApplyOptions,
+) -> Result<SwitchReport> {
+    let event = |s: &Switch, outcome: Outcome, detail: Option<String>| {
+        switch_event(plan, opts, s, outcome, detail)
+    };
+    let (switched, diffs) = futures::join!(
+        switch_all(client, catalog, plan, opts),
+        missing_diffs(client, plan)
+    );
+    switched?;
 
     // Every switch landed. Only now: the ledger, and every file of each target version the
     // plan did not read (what verification expects, and the digest of a rollback), so
@@ -577,16 +687,25 @@ pub async fn apply(
         }))
     );
     let ledger = ledger?;
-    // The switches with what they now serve (and its digest).
+    // The switches with what they now serve (its digest, and the diff if read just now).
+    let mut unread = None;
     let switched: Vec<Switch> = plan
         .switches
         .iter()
         .zip(&listed)
-        .map(|(s, files)| Switch {
+        .zip(diffs)
+        .map(|((s, files), diff)| Switch {
             digest: s
                 .digest
                 .clone()
                 .or_else(|| files.as_deref().ok().map(digest)),
+            diff: match diff {
+                Ok(d) => d.or_else(|| s.diff.clone()),
+                Err(e) => {
+                    unread.get_or_insert(e);
+                    Some(diff::diff(&[], &[]))
+                }
+            },
             ..s.clone()
         })
         .collect();
@@ -595,7 +714,6 @@ pub async fn apply(
         .map(|s| event(s, Outcome::Ok, None))
         .collect();
     let mut expected: Vec<Vec<FileEntry>> = Vec::new();
-    let mut unread = None;
     for files in listed {
         match files {
             Ok(f) => expected.push(f),
@@ -622,7 +740,8 @@ pub async fn apply(
     };
     let verify =
         futures::future::join_all(switched.iter().zip(&expected).map(|(s, files)| async move {
-            let pages = pages_to_verify(opts.verify, files, &s.diff);
+            let no_diff = diff::diff(&[], &[]);
+            let pages = pages_to_verify(opts.verify, files, s.diff.as_ref().unwrap_or(&no_diff));
             let r = match customer_url(s) {
                 Some(u) => {
                     verify::verify_index(

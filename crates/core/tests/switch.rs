@@ -73,6 +73,7 @@ async fn revert_when_the_last_switch_fails(layout: &str) {
             variants: vec![],
             version: None,
             expect_current: None,
+            diff: Default::default(),
         },
     )
     .await
@@ -284,4 +285,176 @@ async fn plain_verification_sees_what_customers_see() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hosted_verification_sees_what_customers_see() {
     verification_sees_what_customers_see("hosted").await;
+}
+
+/// Record a vetting of staging version `n` of variant `a`, bound to the version, with the
+/// digest of its files (the vet checks themselves are tested elsewhere).
+async fn record_vetted(c: &PulpClient, catalog: &Catalog, ledger: &Ledger, n: u64) -> String {
+    let repo = c
+        .repository_by_name(&catalog.names("1.0", "a").repository)
+        .await
+        .unwrap()
+        .unwrap();
+    let href = repo.pulp_href.version(n);
+    let files = diff::version_files(c, &href).await.unwrap();
+    let digest = promote::digest(&files);
+    ledger
+        .append(
+            &Event {
+                kind: EventKind::Vet,
+                time: wheelgate_core::time::rfc3339_now(),
+                actor: "test".into(),
+                release: "1.0".into(),
+                variant: "a".into(),
+                from_version: None,
+                to_version: n,
+                digest: Some(digest.clone()),
+                version_href: Some(href.to_string()),
+                reason: None,
+                outcome: Outcome::Ok,
+                detail: None,
+            },
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    digest
+}
+
+/// A diff as its JSON, to compare two.
+fn json(d: &diff::Diff) -> serde_json::Value {
+    serde_json::to_value(d).unwrap()
+}
+
+/// A switch already confirmed works its diff out while it is applied: the plan has none, the
+/// report has exactly the diff a planned switch shows, the digests come from the vetting
+/// records, and a target version that vanished before the switch is named as such.
+async fn diff_with_the_switch(layout: &str) {
+    use promote::{DiffTiming, PromoteOptions};
+    let c = client(layout);
+    let id = unique_id();
+    let catalog = init_release(&c, "w", &["a"]).await;
+    let ledger = Ledger::open(&c, &catalog, "1.0").await.unwrap();
+    let build1: Vec<(String, &str)> = (0..3).map(|i| (format!("w{id}-{i}"), "1.0")).collect();
+    assert_eq!(upload_build(&c, &catalog, &build1, 1).await, 1);
+    let build2 = vec![(format!("w{id}-1"), "2.0"), (format!("w{id}-new"), "1.0")];
+    assert_eq!(upload_build(&c, &catalog, &build2, 2).await, 2);
+    let d1 = record_vetted(&c, &catalog, &ledger, 1).await;
+    let d2 = record_vetted(&c, &catalog, &ledger, 2).await;
+    let repo = c
+        .repository_by_name(&catalog.names("1.0", "a").repository)
+        .await
+        .unwrap()
+        .unwrap();
+    let v1 = diff::version_files(&c, &repo.pulp_href.version(1))
+        .await
+        .unwrap();
+    let v2 = diff::version_files(&c, &repo.pulp_href.version(2))
+        .await
+        .unwrap();
+    let opts = promote::ApplyOptions {
+        actor: "test".into(),
+        reason: None,
+        wait: Default::default(),
+        verify_timeout: std::time::Duration::from_secs(15),
+        verify: promote::VerifyScope::Changed,
+        customer: anonymous_index(),
+    };
+    let promote_to = |n: u64, timing: DiffTiming| PromoteOptions {
+        release: "1.0".into(),
+        variants: vec!["a".into()],
+        version: Some(n),
+        expect_current: None,
+        diff: timing,
+    };
+
+    // Planned: the plan shows the diff. With the switch: it does not, the report does.
+    let shown = promote::plan_promote(&c, &catalog, &promote_to(1, DiffTiming::Planned))
+        .await
+        .unwrap();
+    assert!(shown.diffs_known());
+    let plan = promote::plan_promote(&c, &catalog, &promote_to(1, DiffTiming::WithSwitch))
+        .await
+        .unwrap();
+    assert!(!plan.diffs_known(), "nothing read before the switch");
+    assert_eq!(plan.switches[0].digest.as_deref(), Some(d1.as_str()));
+    let report = promote::apply(&c, &catalog, &plan, &opts).await.unwrap();
+    assert_eq!(report.verified.get("a"), Some(&true));
+    let got = json(
+        report.switches[0]
+            .diff
+            .as_ref()
+            .expect("the report has the diff"),
+    );
+    assert_eq!(got, json(shown.switches[0].diff.as_ref().unwrap()));
+    assert_eq!(got, json(&diff::diff(&[], &v1)));
+
+    let plan = promote::plan_promote(&c, &catalog, &promote_to(2, DiffTiming::WithSwitch))
+        .await
+        .unwrap();
+    let report = promote::apply(&c, &catalog, &plan, &opts).await.unwrap();
+    assert_eq!(
+        report.switches[0].diff.as_ref().map(json),
+        Some(json(&diff::diff(&v1, &v2)))
+    );
+    assert_eq!(report.switches[0].digest.as_deref(), Some(d2.as_str()));
+
+    // Rollback: back to 1, its digest from the vetting record before anything is read.
+    let plan = promote::plan_rollback(&c, &catalog, "1.0", "a", None, DiffTiming::WithSwitch)
+        .await
+        .unwrap();
+    assert_eq!(plan.switches[0].to_version, 1);
+    assert!(!plan.diffs_known());
+    assert_eq!(plan.switches[0].digest.as_deref(), Some(d1.as_str()));
+    let report = promote::apply(&c, &catalog, &plan, &opts).await.unwrap();
+    assert_eq!(
+        report.switches[0].diff.as_ref().map(json),
+        Some(json(&diff::diff(&v2, &v1)))
+    );
+    let recorded = ledger.events().await.unwrap();
+    let last = recorded.last().unwrap();
+    assert_eq!(
+        (
+            last.kind,
+            last.outcome,
+            last.to_version,
+            last.digest.as_deref()
+        ),
+        (EventKind::Rollback, Outcome::Ok, 1, Some(d1.as_str()))
+    );
+
+    // Version 2 is deleted between plan and switch (a newer build came, and the staging
+    // distribution follows it): the error says so, production keeps 1.
+    let plan = promote::plan_promote(&c, &catalog, &promote_to(2, DiffTiming::WithSwitch))
+        .await
+        .unwrap();
+    let build3 = vec![(format!("w{id}-3"), "1.0")];
+    assert_eq!(upload_build(&c, &catalog, &build3, 3).await, 3);
+    c.delete_version(&repo.pulp_href.version(2), &Default::default())
+        .await
+        .unwrap();
+    let err = promote::apply(&c, &catalog, &plan, &opts)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("switching a to version 2 failed: staging version 2 does not exist"),
+        "{err}"
+    );
+    let dist = c
+        .distribution_by_name(&catalog.names("1.0", "a").production_distribution)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(dist.serves(), Serves::Version(repo.pulp_href.version(1)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_diff_with_the_switch() {
+    diff_with_the_switch("plain").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosted_diff_with_the_switch() {
+    diff_with_the_switch("hosted").await;
 }
