@@ -43,6 +43,22 @@ pub struct Cli {
     #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub quiet: bool,
 
+    /// Where to keep what was read of each staging version's changes, so vet reads only the
+    /// versions made since (default: $XDG_CACHE_HOME/wheelgate, else ~/.cache/wheelgate).
+    /// Safe to delete at any time.
+    #[arg(long, global = true, env = "WHEELGATE_CACHE_DIR", value_name = "DIR", help_heading = GLOBAL)]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Use no cache: read every version from Pulp, write nothing.
+    #[arg(
+        long,
+        global = true,
+        env = "WHEELGATE_NO_CACHE",
+        value_parser = clap::builder::FalseyValueParser::new(),
+        help_heading = GLOBAL
+    )]
+    pub no_cache: bool,
+
     #[command(flatten)]
     pub pulp: PulpArgs,
 
@@ -175,6 +191,27 @@ mod tests {
             "x"
         ])
         .is_err());
+    }
+
+    #[test]
+    fn cache_flags_are_global() {
+        let cli = Cli::try_parse_from([
+            "wheelgate",
+            "vet",
+            "--release",
+            "3.0",
+            "--variant",
+            "a",
+            "--cache-dir",
+            "/c",
+            "--no-cache",
+        ])
+        .unwrap();
+        assert_eq!(cli.cache_dir.as_deref(), Some(std::path::Path::new("/c")));
+        assert!(cli.no_cache);
+        let cli = Cli::try_parse_from(["wheelgate", "vet", "--release", "3.0", "--variant", "a"])
+            .unwrap();
+        assert!(!cli.no_cache && cli.cache_dir.is_none());
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod vet;
 
 use anyhow::Result;
 use pulp_client::{ConnectionSettings, PulpClient, Secret};
+use wheelgate_core::cache::Cache;
 use wheelgate_core::connection::{self, ConnectionArgs};
 use wheelgate_core::Catalog;
 
@@ -34,6 +35,8 @@ pub struct Ctx<'a> {
     pub client: &'a PulpClient,
     /// Output.
     pub out: Printer,
+    /// The cache of version changes (`None`: `--no-cache`, or no cache directory).
+    pub cache: Option<Cache>,
 }
 
 impl Ctx<'_> {
@@ -82,6 +85,33 @@ fn connection_args(cli: &Cli) -> ConnectionArgs {
     }
 }
 
+/// The cache: none with `--no-cache` (or `WHEELGATE_NO_CACHE`); else `--cache-dir` (or
+/// `WHEELGATE_CACHE_DIR`), else `$XDG_CACHE_HOME/wheelgate`, else `$HOME/.cache/wheelgate`,
+/// else none. Relative or empty `XDG_CACHE_HOME`/`HOME` values are ignored (the XDG rule).
+fn cache(cli: &Cli) -> Option<Cache> {
+    if cli.no_cache {
+        return None;
+    }
+    let absolute =
+        |v: std::ffi::OsString| Some(std::path::PathBuf::from(v)).filter(|p| p.is_absolute());
+    let dir = cli
+        .cache_dir
+        .clone()
+        .filter(|d| !d.as_os_str().is_empty())
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .and_then(absolute)
+                .map(|d| d.join("wheelgate"))
+        })
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .and_then(absolute)
+                .map(|h| h.join(".cache").join("wheelgate"))
+        })?;
+    tracing::debug!(dir = %dir.display(), "cache");
+    Some(Cache::new(dir))
+}
+
 fn load_catalog(cli: &Cli) -> Result<Catalog> {
     let path = Catalog::locate(cli.catalog.as_deref()).map_err(wheelgate_core::Error::from)?;
     Ok(Catalog::load(&path).map_err(wheelgate_core::Error::from)?)
@@ -107,6 +137,7 @@ pub async fn run(cli: &Cli, out: Printer) -> Result<ExitStatus> {
         catalog: &catalog,
         client: &client,
         out,
+        cache: cache(cli),
     };
     let result = dispatch(&ctx, &cli.command).await;
     // Close the session so it does not linger in Pulp's session table; never worth failing for.

@@ -31,6 +31,7 @@ pub async fn run(ctx: &Ctx<'_>, a: &Args) -> Result<ExitStatus> {
         version: a.version,
         actor: ctx.actor(),
         wait: Default::default(),
+        cache: ctx.cache.clone(),
     };
     let report = vet::vet(ctx.client, ctx.catalog, &opts)
         .await

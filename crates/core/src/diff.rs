@@ -48,7 +48,8 @@ pub async fn version_files(
     Ok(files)
 }
 
-fn entry(p: Package) -> FileEntry {
+/// A listed package as a [`FileEntry`].
+pub(crate) fn entry(p: Package) -> FileEntry {
     FileEntry {
         project: wheelgate_wheel::normalize_project(&p.name),
         version: p.version,

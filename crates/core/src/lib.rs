@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod actor;
+pub mod cache;
 pub mod catalog;
 pub mod client_config;
 pub mod connection;

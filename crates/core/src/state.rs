@@ -9,11 +9,12 @@ use std::collections::BTreeMap;
 
 use futures::future::try_join_all;
 use pulp_client::{
-    Distribution, PublicationHref, PulpClient, Repository, RepositoryHref, RepositoryVersion,
-    RepositoryVersionHref, Serves,
+    Distribution, PackageHref, PublicationHref, PulpClient, Repository, RepositoryHref,
+    RepositoryVersion, RepositoryVersionHref, Serves,
 };
 use serde::Serialize;
 
+use crate::cache::{self, Cache, VersionKey};
 use crate::catalog::{Catalog, Names};
 use crate::diff::{self, FileEntry};
 use crate::error::{Error, Result};
@@ -316,10 +317,21 @@ impl VariantState {
     /// Every file of staging version `n`, or [`Error::NoSuchVersion`]. The version and its files
     /// are read at once (Pulp answers a listing of a missing version with a 400, not a 404).
     pub async fn files_of(&self, client: &PulpClient, n: u64) -> Result<Vec<FileEntry>> {
+        self.files_of_cached(client, None, n).await
+    }
+
+    /// [`VariantState::files_of`], read through the cache with [`version_files`] (replayed from
+    /// cached changes when that costs Pulp fewer rows than the version's own listing).
+    pub async fn files_of_cached(
+        &self,
+        client: &PulpClient,
+        cache: Option<&Cache>,
+        n: u64,
+    ) -> Result<Vec<FileEntry>> {
         let href = self.version_href(n)?;
         let (version, files) = futures::join!(
             client.repository_version(&href),
-            diff::version_files(client, &href)
+            version_files(client, cache, &href)
         );
         match version {
             Err(e) if e.is_not_found() => Err(self.no_such_version(n)),
@@ -347,15 +359,285 @@ pub struct FileOrigin {
     pub build: Option<String>,
 }
 
-/// Every file of staging version `upto` (with `fields` besides the href, filename and sha256)
-/// and the build that added it, read in one pass over what Pulp records of each version:
-/// the packages every version up to `upto` added (`repository_version_added`) and removed
-/// (`repository_version_removed`), replayed in order. Pulp keeps a unit's membership as
-/// intervals of versions (added in one, removed in a later one; pruning a version squashes
-/// its changes into the next), so the replay gives exactly the version's files, with no
-/// separate listing of the version: each unit is read once, not twice, which is what a
-/// version listing costs Pulp (its time grows with the units it returns, whatever the
-/// fields). Versions that added or removed nothing (`content_summary`) are not read.
+/// One listed repository version, as the replay reads it.
+#[derive(Debug, Clone)]
+struct Listed {
+    number: u64,
+    href: RepositoryVersionHref,
+    added: u64,
+    removed: u64,
+    present: u64,
+    /// Its cache key (`None`: no cache, or Pulp gave no `pulp_created`).
+    key: Option<VersionKey>,
+}
+
+/// What the cache holds of one version's changes: each part, `Some(empty)` when Pulp counts
+/// it empty, `None` when it is still to read.
+#[derive(Debug, Clone, Default)]
+struct Cached {
+    added: Option<Vec<pulp_client::Package>>,
+    removed: Option<Vec<PackageHref>>,
+}
+
+/// What one version changed: the packages it added and the hrefs of those it removed.
+#[derive(Debug, Clone, Default)]
+struct Changes {
+    added: Vec<pulp_client::Package>,
+    removed: Vec<PackageHref>,
+}
+
+/// The `python.python` count of one part of a content summary.
+fn python_count(part: &BTreeMap<String, pulp_client::ContentCount>) -> u64 {
+    part.get("python.python").map(|c| c.count).unwrap_or(0)
+}
+
+/// The versions of `repository` up to `upto`, oldest first, each with its counts and (with a
+/// cache) its key: one listing of the repository's versions.
+async fn list_upto(
+    client: &PulpClient,
+    cache: Option<&Cache>,
+    repository: &RepositoryHref,
+    upto: u64,
+) -> Result<Vec<Listed>> {
+    let server = match cache {
+        Some(_) => Some(cache::server_identity(client).await?),
+        None => None,
+    };
+    let mut versions = client.list_versions(repository).await?;
+    versions.sort_by_key(|v| v.number);
+    let mut listed = Vec::new();
+    let mut previous = None;
+    for v in versions {
+        let number = v.number;
+        if number > upto {
+            break;
+        }
+        let (added, removed, present) = (
+            python_count(&v.content_summary.added),
+            python_count(&v.content_summary.removed),
+            python_count(&v.content_summary.present),
+        );
+        let key = match (&server, &v.pulp_created) {
+            (Some(server), Some(created)) => Some(VersionKey {
+                server: server.clone(),
+                version: v.pulp_href.to_string(),
+                created: created.clone(),
+                previous,
+                added,
+                removed,
+                present,
+            }),
+            _ => None,
+        };
+        listed.push(Listed {
+            number,
+            href: v.pulp_href,
+            added,
+            removed,
+            present,
+            key,
+        });
+        previous = Some(number);
+    }
+    Ok(listed)
+}
+
+/// The cached parts of each listed version's changes (all to read without a cache).
+async fn cached_changes(cache: Option<&Cache>, listed: &[Listed]) -> Result<Vec<Cached>> {
+    let cache = cache.cloned();
+    let keys: Vec<(Option<VersionKey>, u64, u64)> = listed
+        .iter()
+        .map(|l| (l.key.clone(), l.added, l.removed))
+        .collect();
+    // Reading and parsing files: off the async threads.
+    tokio::task::spawn_blocking(move || {
+        keys.into_iter()
+            .map(|(key, added, removed)| {
+                let added = if added == 0 {
+                    Some(Vec::new())
+                } else {
+                    cache
+                        .as_ref()
+                        .zip(key.as_ref())
+                        .and_then(|(c, k)| c.added(k))
+                };
+                let removed = if removed == 0 {
+                    Some(Vec::new())
+                } else {
+                    cache
+                        .as_ref()
+                        .zip(key.as_ref())
+                        .and_then(|(c, k)| c.removed(k))
+                };
+                Cached { added, removed }
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| Error::Inconsistent(format!("reading the cache crashed: {e}")))
+}
+
+/// How many package rows Pulp must list for the parts not in `cached`.
+fn rows_to_read(listed: &[Listed], cached: &[Cached]) -> u64 {
+    listed
+        .iter()
+        .zip(cached)
+        .map(|(l, c)| {
+            c.added.as_ref().map_or(l.added, |_| 0) + c.removed.as_ref().map_or(l.removed, |_| 0)
+        })
+        .sum()
+}
+
+/// Every listed version's changes: the cached parts as they are, the others read from Pulp
+/// (four listings at once; additions with [`cache::ADDED_FIELDS`], removals as hrefs) and
+/// stored in the cache.
+async fn complete_changes(
+    client: &PulpClient,
+    cache: Option<&Cache>,
+    listed: &[Listed],
+    cached: Vec<Cached>,
+) -> Result<Vec<Changes>> {
+    use futures::{StreamExt, TryStreamExt};
+    // (index, whether this reads removals, the version)
+    let reads: Vec<(usize, bool, &Listed)> = listed
+        .iter()
+        .zip(&cached)
+        .enumerate()
+        .flat_map(|(i, (l, c))| {
+            let mut v = Vec::new();
+            if c.added.is_none() {
+                v.push((i, false, l));
+            }
+            if c.removed.is_none() {
+                v.push((i, true, l));
+            }
+            v
+        })
+        .collect();
+    let (hits, misses) = (listed.len() * 2 - reads.len(), reads.len());
+    tracing::debug!(
+        versions = listed.len(),
+        parts_cached = hits,
+        parts_to_read = misses,
+        rows_to_read = rows_to_read(listed, &cached),
+        "version changes"
+    );
+    let read: Vec<(usize, bool, Vec<pulp_client::Package>)> = futures::stream::iter(reads)
+        .map(|(i, removed, l)| {
+            let query = pulp_client::PackageQuery {
+                repository_version_added: (!removed).then(|| l.href.clone()),
+                repository_version_removed: removed.then(|| l.href.clone()),
+                fields: if removed {
+                    vec!["pulp_href".into()]
+                } else {
+                    cache::ADDED_FIELDS
+                        .iter()
+                        .map(|f| (*f).to_owned())
+                        .collect()
+                },
+                limit: Some(crate::diff::LISTING_PAGE),
+                ..Default::default()
+            };
+            async move {
+                let packages: Vec<pulp_client::Package> =
+                    client.packages(&query).await?.try_collect().await?;
+                Ok::<_, Error>((i, removed, packages))
+            }
+        })
+        .buffer_unordered(4)
+        .try_collect()
+        .await?;
+    let mut changes: Vec<Changes> = cached
+        .into_iter()
+        .map(|c| Changes {
+            added: c.added.unwrap_or_default(),
+            removed: c.removed.unwrap_or_default(),
+        })
+        .collect();
+    let mut to_store: Vec<(VersionKey, bool, Vec<pulp_client::Package>)> = Vec::new();
+    for (i, removed, packages) in read {
+        let (Some(l), Some(c)) = (listed.get(i), changes.get_mut(i)) else {
+            continue;
+        };
+        let count = if removed { l.removed } else { l.added };
+        // A count that does not match (the version changed while it was read) is not kept.
+        if let Some(key) = l.key.as_ref().filter(|_| packages.len() as u64 == count) {
+            to_store.push((key.clone(), removed, packages.clone()));
+        }
+        if removed {
+            c.removed = packages.into_iter().map(|p| p.pulp_href).collect();
+        } else {
+            c.added = packages;
+        }
+    }
+    if let Some(cache) = cache.filter(|_| !to_store.is_empty()) {
+        let cache = cache.clone();
+        let stored = tokio::task::spawn_blocking(move || {
+            for (key, removed, packages) in to_store {
+                if removed {
+                    let hrefs: Vec<PackageHref> =
+                        packages.into_iter().map(|p| p.pulp_href).collect();
+                    cache.store_removed(&key, &hrefs);
+                } else {
+                    cache.store_added(&key, &packages);
+                }
+            }
+        })
+        .await;
+        if let Err(e) = stored {
+            tracing::warn!(error = %e, "writing the cache crashed");
+        }
+    }
+    Ok(changes)
+}
+
+/// Replay every version's changes in order (within a version, removals first, as a `modify`
+/// applies them): the files present after the last one, each with its first version.
+fn replay(
+    listed: &[Listed],
+    changes: Vec<Changes>,
+    builds: &BTreeMap<u64, String>,
+) -> Vec<(pulp_client::Package, FileOrigin)> {
+    use std::collections::HashMap;
+    let mut present: HashMap<PackageHref, pulp_client::Package> = HashMap::new();
+    let mut origins: HashMap<PackageHref, FileOrigin> = HashMap::new();
+    for (l, c) in listed.iter().zip(changes) {
+        for href in &c.removed {
+            present.remove(href);
+        }
+        for p in c.added {
+            origins
+                .entry(p.pulp_href.clone())
+                .or_insert_with(|| FileOrigin {
+                    version: l.number,
+                    build: builds.get(&l.number).cloned(),
+                });
+            present.insert(p.pulp_href.clone(), p);
+        }
+    }
+    let mut files: Vec<(pulp_client::Package, FileOrigin)> = present
+        .into_iter()
+        .filter_map(|(href, p)| origins.remove(&href).map(|o| (p, o)))
+        .collect();
+    files.sort_by(|a, b| a.0.filename.cmp(&b.0.filename));
+    files
+}
+
+/// Every file of staging version `upto` (with [`cache::ADDED_FIELDS`] besides the href,
+/// filename and sha256) and the build that added it, read in one pass over what Pulp records
+/// of each version: the packages every version up to `upto` added
+/// (`repository_version_added`) and removed (`repository_version_removed`), replayed in
+/// order. Pulp keeps a unit's membership as intervals of versions (added in one, removed in a
+/// later one; pruning a version squashes its changes into the next), so the replay gives
+/// exactly the version's files, with no separate listing of the version: each unit is read
+/// once, not twice, which is what a version listing costs Pulp (its time grows with the units
+/// it returns, whatever the fields). Versions that added or removed nothing
+/// (`content_summary`) are not read.
+///
+/// With a `cache`, what earlier commands on this machine read of the same versions is taken
+/// from it and only the rest is read from Pulp (and stored): the cost grows with the versions
+/// made since, not with the index ([`crate::cache`] says why that is sound). A replay whose
+/// number of files is not the version's present count is read again without the cache.
 ///
 /// A file's origin is the first version that contained it (a unit removed and added again
 /// keeps it: its bytes are the same) and the build recorded for that version. Versions
@@ -365,79 +647,85 @@ pub async fn files_with_origins(
     client: &PulpClient,
     repository: &Repository,
     upto: u64,
-    fields: &[&str],
+    cache: Option<&Cache>,
 ) -> Result<Vec<(pulp_client::Package, FileOrigin)>> {
-    use futures::{StreamExt, TryStreamExt};
     let builds = labels::builds(&repository.pulp_labels);
-    let changed = |summary: &BTreeMap<String, pulp_client::ContentCount>| {
-        summary.get("python.python").is_some_and(|c| c.count > 0)
+    let listed = list_upto(client, cache, &repository.pulp_href, upto).await?;
+    let cached = cached_changes(cache, &listed).await?;
+    let hits = rows_to_read(&listed, &cached) < listed.iter().map(|l| l.added + l.removed).sum();
+    let changes = complete_changes(client, cache, &listed, cached).await?;
+    let files = replay(&listed, changes, &builds);
+    let expected = listed
+        .last()
+        .filter(|l| l.number == upto)
+        .map(|l| l.present);
+    match expected {
+        Some(n) if hits && files.len() as u64 != n => {
+            tracing::warn!(
+                version = upto,
+                replayed = files.len(),
+                present = n,
+                "the cached changes do not add up to the version: reading them again from Pulp"
+            );
+            let fresh = cached_changes(None, &listed).await?;
+            let changes = complete_changes(client, cache, &listed, fresh).await?;
+            Ok(replay(&listed, changes, &builds))
+        }
+        _ => Ok(files),
+    }
+}
+
+/// Every file of a repository version, sorted, read the cheaper way for Pulp: replayed from
+/// the versions' changes ([`files_with_origins`]) when the cache holds enough of them that
+/// the rows still to read (the uncached versions' added and removed counts) are fewer than
+/// the version's files, else by the version's own listing ([`diff::version_files`]), which
+/// fills nothing in the cache. Without a cache, always the listing. Used where promote and
+/// rollback read a whole version: after `vet` of a version on this machine, it costs one
+/// listing of the repository's versions.
+pub async fn version_files(
+    client: &PulpClient,
+    cache: Option<&Cache>,
+    version: &RepositoryVersionHref,
+) -> Result<Vec<FileEntry>> {
+    let (Some(cache), Some(repository), Some(number)) =
+        (cache, version.repository(), version.number())
+    else {
+        return diff::version_files(client, version).await;
     };
-    // (version, whether this reads its removals, its href)
-    let mut reads: Vec<(u64, bool, RepositoryVersionHref)> = Vec::new();
-    for v in client.list_versions(&repository.pulp_href).await? {
-        if v.number > upto {
-            continue;
-        }
-        if changed(&v.content_summary.added) {
-            reads.push((v.number, false, v.pulp_href.clone()));
-        }
-        if changed(&v.content_summary.removed) {
-            reads.push((v.number, true, v.pulp_href));
-        }
+    let listed = list_upto(client, Some(cache), &repository, number).await?;
+    // A version Pulp does not list: its listing gives Pulp's answer.
+    let Some(present) = listed
+        .last()
+        .filter(|l| l.number == number)
+        .map(|l| l.present)
+    else {
+        return diff::version_files(client, version).await;
+    };
+    let cached = cached_changes(Some(cache), &listed).await?;
+    let rows = rows_to_read(&listed, &cached);
+    if rows >= present {
+        tracing::debug!(
+            version = number,
+            rows_to_read = rows,
+            present,
+            "the version's own listing is cheaper than replaying its changes"
+        );
+        return diff::version_files(client, version).await;
     }
-    let fields: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
-    let mut read: Vec<(u64, bool, Vec<pulp_client::Package>)> = futures::stream::iter(reads)
-        .map(|(n, removed, href)| {
-            let query = if removed {
-                pulp_client::PackageQuery {
-                    repository_version_removed: Some(href),
-                    fields: vec!["pulp_href".into()],
-                    limit: Some(crate::diff::LISTING_PAGE),
-                    ..Default::default()
-                }
-            } else {
-                pulp_client::PackageQuery {
-                    repository_version_added: Some(href),
-                    fields: fields.clone(),
-                    limit: Some(crate::diff::LISTING_PAGE),
-                    ..Default::default()
-                }
-            };
-            async move {
-                let packages: Vec<pulp_client::Package> =
-                    client.packages(&query).await?.try_collect().await?;
-                Ok::<_, Error>((n, removed, packages))
-            }
-        })
-        .buffer_unordered(4)
-        .try_collect()
-        .await?;
-    // In version order; within a version, removals first (as a `modify` applies them).
-    read.sort_by_key(|(n, removed, _)| (*n, !*removed));
-    let mut present: std::collections::HashMap<String, pulp_client::Package> =
-        std::collections::HashMap::new();
-    let mut origins: std::collections::HashMap<String, FileOrigin> =
-        std::collections::HashMap::new();
-    for (n, removed, packages) in read {
-        for p in packages {
-            let href = p.pulp_href.as_str().to_owned();
-            if removed {
-                present.remove(&href);
-                continue;
-            }
-            origins.entry(href.clone()).or_insert_with(|| FileOrigin {
-                version: n,
-                build: builds.get(&n).cloned(),
-            });
-            present.insert(href, p);
-        }
+    let changes = complete_changes(client, Some(cache), &listed, cached).await?;
+    let files = replay(&listed, changes, &BTreeMap::new());
+    if files.len() as u64 != present {
+        tracing::warn!(
+            version = number,
+            replayed = files.len(),
+            present,
+            "the cached changes do not add up to the version: listing it instead"
+        );
+        return diff::version_files(client, version).await;
     }
-    let mut files: Vec<(pulp_client::Package, FileOrigin)> = present
-        .into_iter()
-        .filter_map(|(href, p)| origins.remove(&href).map(|o| (p, o)))
-        .collect();
-    files.sort_by(|a, b| a.0.filename.cmp(&b.0.filename));
-    Ok(files)
+    let mut entries: Vec<FileEntry> = files.into_iter().map(|(p, _)| diff::entry(p)).collect();
+    entries.sort();
+    Ok(entries)
 }
 
 /// The state of a release: its variants (in catalog order, or as asked) and its ledger.

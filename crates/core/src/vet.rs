@@ -4,7 +4,8 @@
 //! Besides tags, allowlist, metadata and the dependency closure, vet checks build provenance
 //! (docs/builds.md): which build added each file is read from Pulp with the files themselves
 //! ([`crate::state::files_with_origins`])
-//! and [`wheelgate_vet::check_builds`] reports wheels older than a rebuilt dependency
+//! — with a cache, only the versions made since the last read on this machine
+//! ([`crate::cache`]) — and [`wheelgate_vet::check_builds`] reports wheels older than a rebuilt dependency
 //! (`mixed-builds`) and versions present with several build tags (`several-build-tags`).
 //! `[vet] mixed_builds` decides whether those fail vetting (`deny`, the default, for
 //! platform-specific wheels) or only warn; a pure `-any` wheel only ever warns.
@@ -13,6 +14,7 @@ use pulp_client::{PulpClient, WaitOptions};
 use serde::Serialize;
 use wheelgate_wheel::{Allowlist, TagPolicy};
 
+use crate::cache::Cache;
 use crate::catalog::{Catalog, MixedBuilds};
 use crate::diff::FileEntry;
 use crate::error::{Error, Result};
@@ -31,6 +33,9 @@ pub struct VetOptions {
     pub actor: String,
     /// Task waiting.
     pub wait: WaitOptions,
+    /// What earlier commands on this machine read of the staging versions (`None`: read
+    /// everything from Pulp, keep nothing).
+    pub cache: Option<Cache>,
 }
 
 /// One failed check.
@@ -196,7 +201,14 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
             .ok_or_else(|| Error::Inconsistent(format!("{} has no versions", names.repository)))?,
     };
     let number = version.number().unwrap_or(0);
-    if let Err(e) = client.repository_version(&version).await {
+    // All at once: whether the version exists, its files with metadata and the build that
+    // added each (one pass), and the ledger (needed only on pass; its error counts only then).
+    let (exists, files, ledger) = futures::join!(
+        client.repository_version(&version),
+        crate::state::files_with_origins(client, &repo, number, opts.cache.as_ref()),
+        Ledger::open(client, catalog, &opts.release),
+    );
+    if let Err(e) = exists {
         if e.is_not_found() {
             return Err(Error::NoSuchVersion {
                 repository: names.repository.clone(),
@@ -205,17 +217,8 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
         }
         return Err(e.into());
     }
-    // The version's files with their metadata and the build that added each, in one pass.
     let (packages, origins): (Vec<pulp_client::Package>, Vec<crate::state::FileOrigin>) =
-        crate::state::files_with_origins(
-            client,
-            &repo,
-            number,
-            &["name", "version", "requires_dist", "requires_python"],
-        )
-        .await?
-        .into_iter()
-        .unzip();
+        files?.into_iter().unzip();
     let policy = TagPolicy {
         python: variant.python.clone(),
         platforms: variant.platforms.clone(),
@@ -320,8 +323,7 @@ pub async fn vet(client: &PulpClient, catalog: &Catalog, opts: &VetOptions) -> R
     let passed = findings.is_empty();
     let mut recorded = false;
     if passed {
-        let ledger = Ledger::open(client, catalog, &opts.release).await?;
-        ledger
+        ledger?
             .append(
                 &Event {
                     kind: EventKind::Vet,

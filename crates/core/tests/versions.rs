@@ -47,7 +47,7 @@ async fn both(c: &PulpClient, catalog: &Catalog, n: u64) -> (BTreeMap<String, u6
         .await
         .unwrap()
         .unwrap();
-    let replayed: BTreeMap<String, u64> = state::files_with_origins(c, &repo, n, &["name"])
+    let replayed: BTreeMap<String, u64> = state::files_with_origins(c, &repo, n, None)
         .await
         .unwrap()
         .into_iter()

@@ -1,0 +1,353 @@
+//! A local cache of what repository versions changed: the packages each version added and the
+//! hrefs of those it removed, so reading a version whose predecessors were read before on
+//! this machine costs Pulp only the versions that are new ([`crate::state::files_with_origins`],
+//! [`crate::state::version_files`]). Pulp's time per listed package row is about the same
+//! whatever the fields, so without it every `vet` of a 10,000-file version paid for 10,000
+//! rows, however small the change.
+//!
+//! # Why it is sound
+//!
+//! Pulp keeps a unit's membership of a repository as an interval of versions (added in one,
+//! removed in a later one), and a complete repository version is immutable with one
+//! exception: deleting version *k* (prune, `retain_repo_versions`) squashes *k*'s changes into
+//! the next complete version *k+1* (pulpcore `RepositoryVersion._squash`): same href, other
+//! additions and removals. An entry is therefore keyed by everything that tells such a
+//! squashed version from the one that was read ([`VersionKey`]):
+//!
+//! - the server: its API base URL, API root and domain included (without credentials);
+//! - the version's href and its `pulp_created`;
+//! - the number of the version before it in the repository's list of versions
+//!   (`previous`). This is what makes the key airtight: a squash into *k+1* happens exactly
+//!   when its predecessor *k* is deleted, which makes the predecessor an older version (or
+//!   none), and version numbers are never reused (a repository's `next_version` only grows,
+//!   and a deleted latest version does not give its number back). So every state of a
+//!   version's changes has its own predecessor number; a deleted version's number never comes
+//!   back as a predecessor;
+//! - its `content_summary` counts of `python.python` (added, removed, present). These are
+//!   recomputed on a squash but are not enough alone: when *k* replaced unit U by V and *k+1*
+//!   removed V and added W, *k+1* adds W and removes V before the squash and adds W and removes
+//!   U after it: the same counts, other units. They still catch a mixed-up entry, and an
+//!   entry whose number of units is not its count is a miss.
+//!
+//! A version's list is read in the same request as its counts; if a version is deleted while
+//! a command runs (between the list and the read of its successor's changes), what is stored
+//! is filed under the key of the state before the squash, which no later list produces: a
+//! wasted entry, never a wrong answer. As a last check, a replay whose number of files is not
+//! the version's present count is thrown away and read again from Pulp.
+//!
+//! # On disk
+//!
+//! One JSON file per (key, side), named by the sha256 of the key (no URL in a file name), under
+//! `<dir>/versions-v1/`, written to a temporary file in the same directory and renamed
+//! into place, so readers see a whole file or none. The files hold the key (the server's URL
+//! without user or password), package hrefs, file names, sha256 digests, project names,
+//! versions and requirements: nothing secret. An unreadable, corrupt or mismatching file is a
+//! miss (logged at debug level), a failed write a warning (once) and never an error: the
+//! cache only ever saves requests. Deleting the directory is always safe.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use pulp_client::{Package, PackageHref, PulpClient};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::Result;
+
+/// The layout and format of the entries; part of every key, so a change starts afresh.
+pub const FORMAT: u32 = 1;
+
+/// The directory under the cache directory that holds the entries of [`FORMAT`].
+const ENTRIES: &str = "versions-v1";
+
+/// A cache directory of version changes (see the module documentation). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+    /// Whether a failed write has been reported as a warning (later ones go to debug).
+    warned: Arc<AtomicBool>,
+}
+
+/// Which part of a version's change an entry holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Side {
+    /// The packages the version added (with [`ADDED_FIELDS`]).
+    Added,
+    /// The hrefs of the packages the version removed.
+    Removed,
+}
+
+/// The fields read of every package a version added, besides the href, file name and
+/// sha256: one superset for every reader, so one entry serves them all (the fields do not
+/// change what Pulp's listing costs).
+pub const ADDED_FIELDS: &[&str] = &["name", "version", "requires_dist", "requires_python"];
+
+/// What identifies the changes of one repository version for as long as they stay the same
+/// (module documentation: why each part is there).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionKey {
+    /// The server's API base URL (API root and domain included, no credentials).
+    pub server: String,
+    /// The version's href.
+    pub version: String,
+    /// The version's `pulp_created`.
+    pub created: String,
+    /// The number of the version before it in the repository (`None`: it is the first).
+    pub previous: Option<u64>,
+    /// `python.python` units it added (`content_summary.added`).
+    pub added: u64,
+    /// `python.python` units it removed.
+    pub removed: u64,
+    /// `python.python` units present in it.
+    pub present: u64,
+}
+
+impl VersionKey {
+    /// How many units the entry of `side` must hold.
+    fn count(&self, side: Side) -> u64 {
+        match side {
+            Side::Added => self.added,
+            Side::Removed => self.removed,
+        }
+    }
+}
+
+/// One file of the cache (`U`: the units, a slice when written, a `Vec` when read).
+#[derive(Serialize, Deserialize)]
+struct Entry<U> {
+    format: u32,
+    side: Side,
+    key: VersionKey,
+    units: U,
+}
+
+/// The server part of a key: the API base URL without user, password, query or fragment.
+pub async fn server_identity(client: &PulpClient) -> Result<String> {
+    let mut url = client.api_base().await?.clone();
+    // Only fails for URLs that cannot have credentials, which then have none.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url.to_string())
+}
+
+impl Cache {
+    /// A cache in `dir` (created on the first write).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            warned: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The cache directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file of `(key, side)`.
+    pub fn path(&self, key: &VersionKey, side: Side) -> PathBuf {
+        let mut h = Sha256::new();
+        // Serialising a struct of strings and numbers cannot fail; the debug form is the
+        // fallback that keeps the name a function of the key all the same.
+        let text = serde_json::to_string(&(FORMAT, side, key))
+            .unwrap_or_else(|_| format!("{FORMAT} {side:?} {key:?}"));
+        h.update(text.as_bytes());
+        self.dir
+            .join(ENTRIES)
+            .join(format!("{}.json", hex::encode(h.finalize())))
+    }
+
+    /// The packages the version of `key` added, if cached.
+    pub fn added(&self, key: &VersionKey) -> Option<Vec<Package>> {
+        self.load(key, Side::Added)
+    }
+
+    /// The hrefs of the packages the version of `key` removed, if cached.
+    pub fn removed(&self, key: &VersionKey) -> Option<Vec<PackageHref>> {
+        self.load(key, Side::Removed)
+    }
+
+    /// Keep what the version of `key` added (read with [`ADDED_FIELDS`]).
+    pub fn store_added(&self, key: &VersionKey, units: &[Package]) {
+        self.store(key, Side::Added, units);
+    }
+
+    /// Keep the hrefs of what the version of `key` removed.
+    pub fn store_removed(&self, key: &VersionKey, units: &[PackageHref]) {
+        self.store(key, Side::Removed, units);
+    }
+
+    fn load<T: DeserializeOwned>(&self, key: &VersionKey, side: Side) -> Option<Vec<T>> {
+        let path = self.path(key, side);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                tracing::debug!(path = %path.display(), error = %e, "cache entry unreadable: a miss");
+                return None;
+            }
+        };
+        let entry: Entry<Vec<T>> = match serde_json::from_slice(&bytes) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::debug!(path = %path.display(), error = %e, "cache entry corrupt: a miss");
+                return None;
+            }
+        };
+        if entry.format != FORMAT
+            || entry.side != side
+            || &entry.key != key
+            || entry.units.len() as u64 != key.count(side)
+        {
+            tracing::debug!(path = %path.display(), "cache entry for another key or incomplete: a miss");
+            return None;
+        }
+        Some(entry.units)
+    }
+
+    fn store<T: Serialize>(&self, key: &VersionKey, side: Side, units: &[T]) {
+        let path = self.path(key, side);
+        let entry = Entry {
+            format: FORMAT,
+            side,
+            key: key.clone(),
+            units,
+        };
+        if let Err(e) = write_atomically(&path, &entry) {
+            if self.warned.swap(true, Ordering::Relaxed) {
+                tracing::debug!(path = %path.display(), error = %e, "could not write a cache entry");
+            } else {
+                tracing::warn!(
+                    path = %path.display(),
+                    error = %e,
+                    "could not write to the cache (it only saves requests; --no-cache turns it off)"
+                );
+            }
+        }
+    }
+}
+
+/// Write `value` as JSON to `path` through a temporary file in the same directory, renamed
+/// into place (readers see the whole file or none).
+fn write_atomically<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("a cache entry needs a directory"))?;
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        SEQUENCE.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        let mut w = std::io::BufWriter::new(file);
+        serde_json::to_writer(&mut w, value)?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(previous: Option<u64>) -> VersionKey {
+        VersionKey {
+            server: "http://127.0.0.1:1/pulp/api/v3/".into(),
+            version: "/pulp/api/v3/repositories/python/python/x/versions/2/".into(),
+            created: "2025-01-01T00:00:00.000000Z".into(),
+            previous,
+            added: 1,
+            removed: 1,
+            present: 3,
+        }
+    }
+
+    fn package(name: &str) -> Package {
+        serde_json::from_value(serde_json::json!({
+            "pulp_href": format!("/pulp/api/v3/content/python/packages/{name}/"),
+            "filename": format!("{name}-1.0-py3-none-any.whl"),
+            "sha256": "0".repeat(64),
+            "name": name,
+            "version": "1.0",
+            "requires_dist": ["b>=1"],
+            "requires_python": ">=3.9",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn stores_and_loads_each_side_under_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let k = key(Some(1));
+        assert!(cache.added(&k).is_none());
+        cache.store_added(&k, &[package("a")]);
+        cache.store_removed(&k, &[PackageHref::new("/p/z/")]);
+        let added = cache.added(&k).unwrap();
+        assert_eq!(added[0].filename, "a-1.0-py3-none-any.whl");
+        assert_eq!(added[0].requires_dist, serde_json::json!(["b>=1"]));
+        assert_eq!(cache.removed(&k).unwrap(), vec![PackageHref::new("/p/z/")]);
+        // The same version after its predecessor was deleted (a squash): another key.
+        assert!(cache.added(&key(Some(0))).is_none());
+        // No temporary files are left behind, and no URL is in a file name.
+        for f in std::fs::read_dir(dir.path().join(ENTRIES)).unwrap() {
+            let name = f.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(name.ends_with(".json") && !name.starts_with('.'), "{name}");
+            assert!(!name.contains("127.0.0.1"));
+        }
+    }
+
+    #[test]
+    fn corrupt_mismatching_or_incomplete_entries_are_misses() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let k = key(None);
+        cache.store_added(&k, &[package("a")]);
+        let path = cache.path(&k, Side::Added);
+        std::fs::write(&path, b"{\"format\": 1, \"side\": \"added\", \"key\"").unwrap();
+        assert!(cache.added(&k).is_none(), "truncated");
+        // Another key's entry copied under this name.
+        let other = key(Some(7));
+        cache.store_added(&other, &[package("b")]);
+        std::fs::copy(cache.path(&other, Side::Added), &path).unwrap();
+        assert!(cache.added(&k).is_none(), "another key");
+        // Fewer units than the version's count.
+        cache.store_added(&k, &[]);
+        assert!(cache.added(&k).is_none(), "incomplete");
+        // The added entry is no removed entry.
+        cache.store_added(&k, &[package("a")]);
+        std::fs::copy(&path, cache.path(&k, Side::Removed)).unwrap();
+        assert!(cache.removed(&k).is_none(), "other side");
+    }
+
+    #[test]
+    fn a_failed_write_is_no_error() {
+        let dir = tempfile::tempdir().unwrap();
+        // The cache directory is a file: nothing can be written under it.
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"").unwrap();
+        let cache = Cache::new(&file);
+        cache.store_added(&key(None), &[package("a")]);
+        assert!(cache.added(&key(None)).is_none());
+    }
+}
