@@ -273,8 +273,152 @@ async fn killed_upload_changes_nothing_and_resumes(layout: &'static str) {
     assert_eq!(sb.version_files("cpu-ubi9", 1).await, files);
 }
 
+/// Requests of a `-v` run whose query has the parameter `param` (one `elapsed_ms` line each).
+fn requests_with(stderr: &str, param: &str) -> usize {
+    stderr
+        .lines()
+        .filter(|l| {
+            l.contains("elapsed_ms=")
+                && (l.contains(&format!("?{param}=")) || l.contains(&format!("&{param}=")))
+        })
+        .count()
+}
+
+/// A re-upload asks Pulp which files it holds by project name, and a file whose `METADATA`
+/// `Name` is spelled otherwise than its file name is still found (by name on a Pulp that
+/// normalizes names, by filename on one that does not): a no-op, no new version. A file
+/// replaced by other bytes under the same name is still refused.
+async fn reupload_looks_up_by_project_name_whatever_the_metadata_spelling(layout: &'static str) {
+    let sb = Sandbox::new(layout);
+    sb.init();
+    let id = sb.id.replace('-', "_");
+    let dir = sb.wheels_dir("b1");
+    // 40 projects of 3 files (METADATA `Name` spelled as the file name), and three spelled
+    // otherwise: `Foo.Bar` in `foo_bar-…`, `foo-bar` in `foo_bar-…`, `Foo_Bar` in `foo_bar-…`.
+    let tags = [
+        "py3-none-any",
+        "cp312-cp312-linux_x86_64",
+        "cp312-abi3-linux_x86_64",
+    ];
+    let mut specs = Vec::new();
+    for p in 0..40 {
+        for tag in tags {
+            specs.push(wheelgate_fixtures::WheelSpec {
+                tag: tag.into(),
+                payload_bytes: 100,
+                ..wheelgate_fixtures::WheelSpec::new(format!("wg_{id}_{p}"), "1.0")
+            });
+        }
+    }
+    let odd = [
+        (format!("Wg.{id}.Dotted"), format!("wg_{id}_dotted")),
+        (format!("wg-{id}-dashed"), format!("wg_{id}_dashed")),
+        (format!("Wg_{id}_Upper"), format!("wg_{id}_upper")),
+    ];
+    for (name, filename_name) in &odd {
+        specs.push(wheelgate_fixtures::WheelSpec {
+            filename_name: Some(filename_name.clone()),
+            payload_bytes: 100,
+            ..wheelgate_fixtures::WheelSpec::new(name.clone(), "1.0")
+        });
+    }
+    let mut files = BTreeMap::new();
+    for spec in &specs {
+        let p = sb.wheel_spec(&dir, spec.clone());
+        files.insert(
+            p.file_name().unwrap().to_str().unwrap().to_owned(),
+            sha256_file(&p),
+        );
+    }
+    assert_eq!(files.len(), 123);
+    let upload = |dir: &std::path::Path, verbose: bool| {
+        let mut args = vec!["--output", "json"];
+        if verbose {
+            args.push("-v");
+        }
+        let d = dir.to_str().unwrap().to_owned();
+        args.extend(["upload", "--release", "3.0", "--variant", "cpu-ubi9", &d]);
+        sb.run(&args)
+    };
+    upload(&dir, false).success();
+    assert_eq!(sb.latest_version("cpu-ubi9").await, Some(1));
+    // What Pulp stored as the names: METADATA's spelling, not the file name's.
+    let stored = sb
+        .client
+        .packages_by_filename(
+            &sb.client
+                .repository_by_name(&sb.names("cpu-ubi9").0)
+                .await
+                .unwrap()
+                .unwrap()
+                .pulp_href
+                .version(1),
+            &[format!("wg_{id}_dotted-1.0-py3-none-any.whl")],
+            &["name"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored[0].name, odd[0].0);
+
+    // The no-op: every file already present, no version, and a few name look-ups instead of a
+    // filename look-up per ~50 files.
+    let again = upload(&dir, true);
+    again.success();
+    let r = again.json();
+    assert_eq!(r["created_version"], false, "{r}");
+    assert_eq!(r["already_present"].as_array().unwrap().len(), 123, "{r}");
+    assert!(r["added"].as_array().unwrap().is_empty(), "{r}");
+    assert_eq!(sb.latest_version("cpu-ubi9").await, Some(1));
+    let names: Vec<String> = files.keys().cloned().collect();
+    let by_filename = pulp_client::filename_batches(&names).len();
+    assert!(by_filename >= 3, "{by_filename}");
+    let name_queries = requests_with(&again.stderr, "name__in");
+    let filename_queries = requests_with(&again.stderr, "filename__in");
+    assert_eq!(name_queries, 1, "{}", again.stderr);
+    assert!(
+        filename_queries <= 1,
+        "only the odd spellings may need a filename look-up: {filename_queries}\n{}",
+        again.stderr
+    );
+    assert!(
+        requests_with(&again.stderr, "sha256__in") == 0,
+        "nothing to upload: no sha256 look-up\n{}",
+        again.stderr
+    );
+
+    // The same file name with other bytes, for an odd spelling and an ordinary one: refused.
+    for (i, spec) in [specs[122].clone(), specs[4].clone()]
+        .into_iter()
+        .enumerate()
+    {
+        let d = sb.wheels_dir(&format!("replaced-{i}"));
+        let p = wheelgate_fixtures::write_wheel(
+            &wheelgate_fixtures::WheelSpec {
+                payload_bytes: 200,
+                ..spec.clone()
+            },
+            &d,
+        )
+        .unwrap();
+        let filename = p.file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(files.contains_key(&filename), "{filename}");
+        assert_ne!(files[&filename], sha256_file(&p));
+        let run = upload(&d, false);
+        run.code(2);
+        let doc = run.json();
+        let msg = doc["problems"][0]["message"].as_str().unwrap();
+        assert!(
+            msg.contains(&filename) && msg.contains("immutable"),
+            "{msg}"
+        );
+    }
+    assert_eq!(sb.latest_version("cpu-ubi9").await, Some(1));
+    assert_eq!(sb.version_files("cpu-ubi9", 1).await, files);
+}
+
 both_layouts!(
     build_of_40_lands_as_one_version,
     concurrent_uploads_both_land,
     killed_upload_changes_nothing_and_resumes,
+    reupload_looks_up_by_project_name_whatever_the_metadata_spelling,
 );
