@@ -12,6 +12,7 @@ mod util;
 
 mod access;
 mod builds;
+mod cache;
 mod cli;
 mod connection;
 mod customer;

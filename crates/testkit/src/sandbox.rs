@@ -141,9 +141,10 @@ impl Sandbox {
         self
     }
 
-    /// A command of the binary with the catalog (`WHEELGATE_CATALOG`) and the local Pulp's
-    /// pulp-cli config (`PULP_CLI_CONFIG`), no other `PULP_*`/`WHEELGATE_*` variable from the
-    /// environment, in the temp dir.
+    /// A command of the binary with the catalog (`WHEELGATE_CATALOG`), the local Pulp's
+    /// pulp-cli config (`PULP_CLI_CONFIG`) and a cache directory in the temp dir
+    /// (`WHEELGATE_CACHE_DIR`: [`Sandbox::cache_dir`], never the machine's home cache), no
+    /// other `PULP_*`/`WHEELGATE_*` variable from the environment, in the temp dir.
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(&self.bin);
         for (k, _) in std::env::vars_os() {
@@ -155,8 +156,14 @@ impl Sandbox {
         }
         c.env("PULP_CLI_CONFIG", &self.cli_toml)
             .env("WHEELGATE_CATALOG", &self.catalog)
+            .env("WHEELGATE_CACHE_DIR", self.cache_dir())
             .current_dir(self.dir.path());
         c
+    }
+
+    /// The binary's cache directory: `<dir>/cache` (made by the binary when it writes).
+    pub fn cache_dir(&self) -> PathBuf {
+        self.dir.path().join("cache")
     }
 
     /// Run the binary with `args`.
