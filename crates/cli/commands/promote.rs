@@ -45,6 +45,7 @@ pub async fn run(ctx: &Ctx<'_>, a: &Args) -> Result<ExitStatus> {
         version: a.version,
         expect_current: a.expect_current,
         diff: super::switch::diff_timing(&a.switch, a.dry_run),
+        cache: ctx.cache.clone(),
     };
     // A refusal (not vetted, stale --expect-current) is history too, unless this is a dry run.
     let plan = if a.dry_run {

@@ -25,17 +25,16 @@ pub struct Args {
 
 /// Run `rollback`.
 pub async fn run(ctx: &Ctx<'_>, a: &Args) -> Result<ExitStatus> {
-    let timing = super::switch::diff_timing(&a.switch, false);
-    let plan = promote::plan_rollback(
-        ctx.client,
-        ctx.catalog,
-        &a.release,
-        &a.variant,
-        a.to,
-        timing,
-    )
-    .await
-    .with_context(|| format!("rollback of {} {} failed", a.release, a.variant))?;
+    let opts = promote::RollbackOptions {
+        release: a.release.clone(),
+        variant: a.variant.clone(),
+        to: a.to,
+        diff: super::switch::diff_timing(&a.switch, false),
+        cache: ctx.cache.clone(),
+    };
+    let plan = promote::plan_rollback(ctx.client, ctx.catalog, &opts)
+        .await
+        .with_context(|| format!("rollback of {} {} failed", a.release, a.variant))?;
     let flags = a.switch.flags(false);
     switch(ctx, plan, flags).await
 }

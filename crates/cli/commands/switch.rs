@@ -162,6 +162,7 @@ pub async fn switch(ctx: &Ctx<'_>, plan: SwitchPlan, flags: SwitchFlags) -> Resu
         verify_timeout,
         verify,
         customer,
+        cache: ctx.cache.clone(),
     };
     let report = promote::apply(ctx.client, ctx.catalog, &plan, &opts)
         .await

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use url::Url;
 
+use crate::cache::Cache;
 use crate::catalog::Catalog;
 use crate::customer::CustomerIndex;
 use crate::diff::{self, Diff, FileEntry};
@@ -112,6 +113,23 @@ pub struct PromoteOptions {
     pub expect_current: Option<u64>,
     /// When the diff is worked out.
     pub diff: DiffTiming,
+    /// Where versions read before on this machine are kept (whole-version reads replay them).
+    pub cache: Option<Cache>,
+}
+
+/// Options of `rollback`.
+#[derive(Debug, Clone)]
+pub struct RollbackOptions {
+    /// Release.
+    pub release: String,
+    /// Variant.
+    pub variant: String,
+    /// A version production served before (default: the one before the current).
+    pub to: Option<u64>,
+    /// When the diff is worked out.
+    pub diff: DiffTiming,
+    /// Where versions read before on this machine are kept.
+    pub cache: Option<Cache>,
 }
 
 /// When a promote or rollback works out what the switch changes for customers.
@@ -154,6 +172,9 @@ pub struct ApplyOptions {
     pub verify: VerifyScope,
     /// Where and how to read it: the customer path.
     pub customer: CustomerIndex,
+    /// Where versions read before on this machine are kept: the target version read after
+    /// the switch is replayed from them when that costs Pulp less.
+    pub cache: Option<Cache>,
 }
 
 /// The result of a switch.
@@ -203,6 +224,7 @@ async fn load_switch(
     known_digest: Option<String>,
     need_whole: bool,
     timing: DiffTiming,
+    cache: Option<&Cache>,
 ) -> Result<Switch> {
     let dist = v.require_production()?.clone();
     let to_href = v.version_href(to)?;
@@ -210,7 +232,7 @@ async fn load_switch(
     let (diff, to_files) = match (v.served.current(), timing) {
         (Some(from), DiffTiming::WithSwitch) => {
             let whole = if need_whole {
-                Some(v.files_of(client, to).await?)
+                Some(v.files_of_cached(client, cache, to).await?)
             } else {
                 None
             };
@@ -224,7 +246,9 @@ async fn load_switch(
                 diff::changed_project_files(client, &from.href, &to_href),
                 async {
                     if need_whole {
-                        diff::version_files(client, &to_href).await.map(Some)
+                        crate::state::version_files(client, cache, &to_href)
+                            .await
+                            .map(Some)
                     } else {
                         Ok(None)
                     }
@@ -235,7 +259,7 @@ async fn load_switch(
             (Some(diff::diff(&from_part, &to_part)), whole?)
         }
         (None, _) => {
-            let to_files = v.files_of(client, to).await?;
+            let to_files = v.files_of_cached(client, cache, to).await?;
             (Some(diff::diff(&[], &to_files)), Some(to_files))
         }
     };
@@ -332,7 +356,15 @@ async fn decide_promote(
             .ok()
             .and_then(|h| bound_digest(Some(*record), h));
         let need_whole = known.is_none();
-        load_switch(client, v, *to, known, need_whole, opts.diff)
+        load_switch(
+            client,
+            v,
+            *to,
+            known,
+            need_whole,
+            opts.diff,
+            opts.cache.as_ref(),
+        )
     }))
     .await?;
     let mut switches = Vec::new();
@@ -452,16 +484,14 @@ pub async fn plan_promote_recorded(
 /// (from the ledger), or to `to` if that version was promoted before (or is 0, the empty
 /// start, given explicitly). Going back to version 0 implicitly is refused: customers would
 /// get an empty index. The target's digest comes from its vetting record when that is bound
-/// to the version (so nothing whole is read for it); `timing` says when the diff is worked
+/// to the version (so nothing whole is read for it); `opts.diff` says when the diff is worked
 /// out.
 pub async fn plan_rollback(
     client: &PulpClient,
     catalog: &Catalog,
-    release: &str,
-    variant: &str,
-    to: Option<u64>,
-    timing: DiffTiming,
+    opts: &RollbackOptions,
 ) -> Result<SwitchPlan> {
+    let (release, variant, to) = (opts.release.as_str(), opts.variant.as_str(), opts.to);
     let state = ReleaseState::load(client, catalog, release, &[variant.to_owned()]).await?;
     state.require_ledger(catalog)?;
     let v = state
@@ -516,7 +546,16 @@ pub async fn plan_rollback(
             })
             .find_map(|e| bound_digest(Some(e), &href))
     });
-    let switch = load_switch(client, v, target, known_digest, false, timing).await?;
+    let switch = load_switch(
+        client,
+        v,
+        target,
+        known_digest,
+        false,
+        opts.diff,
+        opts.cache.as_ref(),
+    )
+    .await?;
     Ok(SwitchPlan {
         kind: EventKind::Rollback,
         release: release.into(),
@@ -681,7 +720,9 @@ pub async fn apply(
         futures::future::join_all(plan.switches.iter().map(|s| async move {
             match (&s.to_files, &s.to_href) {
                 (Some(files), _) => Ok(files.clone()),
-                (None, Some(href)) => diff::version_files(client, href).await,
+                (None, Some(href)) => {
+                    crate::state::version_files(client, opts.cache.as_ref(), href).await
+                }
                 (None, None) => Ok(Vec::new()),
             }
         }))

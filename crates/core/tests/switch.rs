@@ -74,6 +74,7 @@ async fn revert_when_the_last_switch_fails(layout: &str) {
             version: None,
             expect_current: None,
             diff: Default::default(),
+            cache: None,
         },
     )
     .await
@@ -95,6 +96,7 @@ async fn revert_when_the_last_switch_fails(layout: &str) {
         verify_timeout: std::time::Duration::from_secs(5),
         verify: promote::VerifyScope::Full,
         customer: anonymous_index(),
+        cache: None,
     };
     let err = promote::apply(&c, &catalog, &plan, &opts)
         .await
@@ -328,12 +330,15 @@ fn json(d: &diff::Diff) -> serde_json::Value {
 
 /// A switch already confirmed works its diff out while it is applied: the plan has none, the
 /// report has exactly the diff a planned switch shows, the digests come from the vetting
-/// records, and a target version that vanished before the switch is named as such.
+/// records, the target read back through the cache verifies, and a target version that
+/// vanished before the switch is named as such.
 async fn diff_with_the_switch(layout: &str) {
     use promote::{DiffTiming, PromoteOptions};
     let c = client(layout);
     let id = unique_id();
     let catalog = init_release(&c, "w", &["a"]).await;
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = wheelgate_core::cache::Cache::new(cache_dir.path());
     let ledger = Ledger::open(&c, &catalog, "1.0").await.unwrap();
     let build1: Vec<(String, &str)> = (0..3).map(|i| (format!("w{id}-{i}"), "1.0")).collect();
     assert_eq!(upload_build(&c, &catalog, &build1, 1).await, 1);
@@ -352,6 +357,11 @@ async fn diff_with_the_switch(layout: &str) {
     let v2 = diff::version_files(&c, &repo.pulp_href.version(2))
         .await
         .unwrap();
+    // What vet leaves on this machine: every version's changes up to 2, so the whole-version
+    // reads after each switch are replayed from the cache (and must still verify).
+    wheelgate_core::state::files_with_origins(&c, &repo, 2, Some(&cache))
+        .await
+        .unwrap();
     let opts = promote::ApplyOptions {
         actor: "test".into(),
         reason: None,
@@ -359,6 +369,7 @@ async fn diff_with_the_switch(layout: &str) {
         verify_timeout: std::time::Duration::from_secs(15),
         verify: promote::VerifyScope::Changed,
         customer: anonymous_index(),
+        cache: Some(cache.clone()),
     };
     let promote_to = |n: u64, timing: DiffTiming| PromoteOptions {
         release: "1.0".into(),
@@ -366,6 +377,7 @@ async fn diff_with_the_switch(layout: &str) {
         version: Some(n),
         expect_current: None,
         diff: timing,
+        cache: Some(cache.clone()),
     };
 
     // Planned: the plan shows the diff. With the switch: it does not, the report does.
@@ -400,7 +412,14 @@ async fn diff_with_the_switch(layout: &str) {
     assert_eq!(report.switches[0].digest.as_deref(), Some(d2.as_str()));
 
     // Rollback: back to 1, its digest from the vetting record before anything is read.
-    let plan = promote::plan_rollback(&c, &catalog, "1.0", "a", None, DiffTiming::WithSwitch)
+    let rollback = promote::RollbackOptions {
+        release: "1.0".into(),
+        variant: "a".into(),
+        to: None,
+        diff: DiffTiming::WithSwitch,
+        cache: None,
+    };
+    let plan = promote::plan_rollback(&c, &catalog, &rollback)
         .await
         .unwrap();
     assert_eq!(plan.switches[0].to_version, 1);
