@@ -34,6 +34,11 @@ macro_rules! layout_tests {
             }
 
             #[tokio::test]
+            async fn packages_by_name_of_a_version() {
+                scenarios::packages_by_name_of_a_version(&pulp()).await;
+            }
+
+            #[tokio::test]
             async fn wrong_password_is_a_clear_401() {
                 scenarios::wrong_password_is_a_clear_401(&pulp()).await;
             }

@@ -350,6 +350,97 @@ pub async fn pagination_of_250_units(p: &LocalPulp) {
     c.delete_repository(&repo.pulp_href, &wait()).await.unwrap();
 }
 
+/// `packages_by_name`: the packages of one version of the projects asked for, newest first,
+/// at most `rows` a batch; and what this Pulp (pulp_python 3.36) matches: the PEP 503-normalized
+/// name, so `foo_bar` (the file name's spelling) finds a package whose `METADATA` says
+/// `Foo.Bar`. An older pulp_python compares the name as written; wheelgate's upload does not
+/// rely on either (what the name look-up misses is looked up by filename).
+pub async fn packages_by_name_of_a_version(p: &LocalPulp) {
+    let c = &p.client;
+    let dir = tempfile::tempdir().unwrap();
+    let tag = unique("pn").replace('-', "_");
+    let spec = |name: String, filename_name: Option<String>, version: &str, seed: u64| {
+        wheelgate_fixtures::WheelSpec {
+            filename_name,
+            payload_bytes: 64,
+            seed,
+            ..wheelgate_fixtures::WheelSpec::new(name, version)
+        }
+    };
+    let dotted = spec(
+        format!("Pn.{tag}.Dotted"),
+        Some(format!("pn_{tag}_dotted")),
+        "1.0",
+        1,
+    );
+    let plain_1 = spec(format!("{tag}_plain"), None, "1.0", 2);
+    let plain_2 = spec(format!("{tag}_plain"), None, "2.0", 3);
+    let other = spec(format!("{tag}_other"), None, "1.0", 4);
+    let outside = spec(format!("{tag}_outside"), None, "1.0", 5);
+    let mut pkgs = Vec::new();
+    // One at a time: the newest-first order below is the order of creation.
+    for s in [&dotted, &plain_1, &plain_2, &other, &outside] {
+        let path = wheelgate_testkit::write_wheel(dir.path(), s);
+        pkgs.push(
+            c.upload_package_sync(&path, Arc::new(pulp_client::NoProgress))
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        pkgs[0].name,
+        format!("Pn.{tag}.Dotted"),
+        "stored as METADATA says"
+    );
+    let repo = new_repo(c, "t-byname").await;
+    let v1 = c
+        .modify(
+            &repo.pulp_href,
+            &Modify {
+                // Not the last one: in Pulp, not in the version.
+                add_content_units: pkgs[..4].iter().map(|p| p.pulp_href.clone()).collect(),
+                ..Default::default()
+            },
+            &wait(),
+        )
+        .await
+        .unwrap()
+        .new_version
+        .unwrap();
+    let names: Vec<String> = [
+        format!("pn_{tag}_dotted"),
+        format!("{tag}_plain"),
+        format!("{tag}_outside"),
+    ]
+    .into();
+    let found = c
+        .packages_by_name(&v1, &names, &["filename", "sha256"], 1000)
+        .await
+        .unwrap();
+    let filenames: BTreeSet<String> = found.iter().map(|p| p.filename.clone()).collect();
+    let expected: BTreeSet<String> = [&dotted, &plain_1, &plain_2]
+        .iter()
+        .map(|s| s.filename())
+        .collect();
+    assert_eq!(
+        filenames, expected,
+        "the projects' files in the version, no other"
+    );
+    for p in &found {
+        let uploaded = pkgs.iter().find(|u| u.filename == p.filename).unwrap();
+        assert_eq!(p.sha256, uploaded.sha256);
+        assert_eq!(p.pulp_href, uploaded.pulp_href);
+    }
+    // At most `rows` a batch, newest first.
+    let capped = c
+        .packages_by_name(&v1, &names[1..2], &["filename"], 1)
+        .await
+        .unwrap();
+    let capped: Vec<String> = capped.into_iter().map(|p| p.filename).collect();
+    assert_eq!(capped, [plain_2.filename()]);
+    c.delete_repository(&repo.pulp_href, &wait()).await.unwrap();
+}
+
 pub async fn wrong_password_is_a_clear_401(p: &LocalPulp) {
     let mut cfg = p.config.clone();
     let username = match &cfg.auth {
