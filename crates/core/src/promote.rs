@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use pulp_client::{Distribution, PulpClient, RepositoryVersionHref, Serves, WaitOptions};
+use pulp_client::{Change, Distribution, PulpClient, RepositoryVersionHref, Serves, WaitOptions};
 use serde::Serialize;
 
 use url::Url;
@@ -587,14 +587,39 @@ fn switch_event(
     }
 }
 
+/// Point a distribution at `to` and wait for Pulp's task; `accepted` (if still there) is told
+/// as soon as Pulp has answered the PATCH, before the wait.
+async fn serve_told(
+    client: &PulpClient,
+    dist: &Distribution,
+    to: &Serves,
+    wait: &WaitOptions,
+    accepted: &mut Option<futures::channel::oneshot::Sender<()>>,
+) -> pulp_client::Result<()> {
+    let answer = client
+        .request_change(client.serve_request(&dist.pulp_href, to)?)
+        .await;
+    if let Some(tx) = accepted.take() {
+        // Nobody listening any more is fine.
+        let _ = tx.send(());
+    }
+    if let Change::Task(t) = answer?.0 {
+        client.wait_task(&t, wait).await?;
+    }
+    Ok(())
+}
+
 /// Switch every production distribution of a plan (one PATCH each, in order); if one fails,
-/// switch back the ones already switched, record what happened, and say so.
+/// switch back the ones already switched, record what happened, and say so. `accepted` is
+/// told when Pulp has answered the first PATCH (or dropped if there is none).
 async fn switch_all(
     client: &PulpClient,
     catalog: &Catalog,
     plan: &SwitchPlan,
     opts: &ApplyOptions,
+    accepted: futures::channel::oneshot::Sender<()>,
 ) -> Result<()> {
+    let mut accepted = Some(accepted);
     let event = |s: &Switch, outcome: Outcome, detail: Option<String>| {
         switch_event(plan, opts, s, outcome, detail)
     };
@@ -604,7 +629,7 @@ async fn switch_all(
             continue;
         };
         tracing::debug!(variant = %s.variant, to = s.to_version, "switching production");
-        if let Err(err) = client.serve(&dist.pulp_href, to, &opts.wait).await {
+        if let Err(err) = serve_told(client, dist, to, &opts.wait, &mut accepted).await {
             // A plan made with the switch did not look the version up first: if it is gone,
             // that is the answer, not Pulp's complaint about a hyperlink.
             let gone = match &s.to_href {
@@ -682,8 +707,17 @@ async fn switch_all(
 }
 
 /// The diffs a plan made with [`DiffTiming::WithSwitch`] left to the switch (`None` where
-/// the plan has one), read while the switch is applied.
-async fn missing_diffs(client: &PulpClient, plan: &SwitchPlan) -> Vec<Result<Option<Diff>>> {
+/// the plan has one), read while Pulp applies it: once `accepted` says Pulp answered the
+/// first PATCH, so these reads do not compete with it for Pulp's API workers.
+async fn missing_diffs(
+    client: &PulpClient,
+    plan: &SwitchPlan,
+    accepted: futures::channel::oneshot::Receiver<()>,
+) -> Vec<Result<Option<Diff>>> {
+    if !plan.diffs_known() {
+        // Told or dropped: either way the PATCH is no longer waiting for a worker.
+        let _ = accepted.await;
+    }
     futures::future::join_all(plan.switches.iter().map(|s| async move {
         let (None, Some(from), Some(to)) = (&s.diff, s.from.current(), &s.to_href) else {
             return Ok(None);
@@ -706,9 +740,10 @@ pub async fn apply(
     let event = |s: &Switch, outcome: Outcome, detail: Option<String>| {
         switch_event(plan, opts, s, outcome, detail)
     };
+    let (accepted, told) = futures::channel::oneshot::channel();
     let (switched, diffs) = futures::join!(
-        switch_all(client, catalog, plan, opts),
-        missing_diffs(client, plan)
+        switch_all(client, catalog, plan, opts, accepted),
+        missing_diffs(client, plan, told)
     );
     switched?;
 
