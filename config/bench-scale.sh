@@ -83,7 +83,8 @@ for b in "$BIN" "$FIX"; do
 done
 command -v jq >/dev/null || { apt-get update -qq >/dev/null; apt-get install -y -qq jq >/dev/null; }
 mkdir -p "$WORK"
-export WHEELGATE_CACHE_DIR="$WORK/cache"
+WORKCACHE="$WORK/cache"
+export WHEELGATE_CACHE_DIR="$WORKCACHE"
 unset WHEELGATE_NO_CACHE
 
 # --- a curl session, as wheelgate logs in (one password check, then a cookie) -------------
@@ -317,7 +318,11 @@ measure_index() { # size-label projects
   copy_vetted
   "$BIN" -v --cache-dir "$warm" --catalog "$CATALOG" vet --release "$rel" --variant cpu --version "$v2" >/dev/null 2>"$WORK/vet-$s.v"
   R[$s:vet_req]=$(request_kinds "$WORK/vet-$s.v")
-  rm -rf "$cold" "$warm" "$vetted"
+  # From here on the commands use the cache vet left, as on a release engineer's machine
+  # that vets and then promotes: the whole-version reads after a switch are replays.
+  rm -rf "$WORKCACHE"
+  mv "$warm" "$WORKCACHE"
+  rm -rf "$cold" "$vetted"
   say "[$s] status ${R[$s:status]} s, diff ${R[$s:diff1]} s / ${R[$s:diffb]} s, vet ${R[$s:vet]} s (cold cache ${R[$s:vet_cold]} s)"
 
   # Promote the new build (from the grown index): its cost grows with the change.
@@ -375,7 +380,8 @@ measure_index() { # size-label projects
   done
   "$BIN" -v --catalog "$CATALOG" promote --release "$rel" --variant cpu --version "$v2" --yes >/dev/null 2>"$WORK/promote-$s.v"
   R[$s:promote_req]=$(request_kinds "$WORK/promote-$s.v")
-  raw_switch "$v1" 404 >/dev/null
+  "$BIN" -v --catalog "$CATALOG" rollback --release "$rel" --variant cpu --yes >/dev/null 2>"$WORK/rollback-$s.v"
+  R[$s:rollback_req]=$(request_kinds "$WORK/rollback-$s.v")
   R[$s:promote]=$(median "${p_lat[@]}"); R[$s:promote_cmd]=$(median "${p_cmd[@]}")
   R[$s:rollback]=$(median "${r_lat[@]}"); R[$s:rollback_cmd]=$(median "${r_cmd[@]}")
   R[$s:raw_p]=$(median "${rp[@]}"); R[$s:raw_r]=$(median "${rr[@]}")
@@ -484,8 +490,9 @@ section=$(
   echo "| \`vet\`, warm cache | $(sv vet_req) | $(bv vet_req) |"
   echo "| \`vet\`, cold cache | $(sv vet_cold_req) | $(bv vet_cold_req) |"
   echo "| \`promote\` one project | $(sv promote_req) | $(bv promote_req) |"
+  echo "| \`rollback\` one project | $(sv rollback_req) | $(bv rollback_req) |"
   echo
-  echo "- \"New content served\": command start → a poller (curl every 20 ms) sees the changed project page on the production index; \"command done\": after the read-back verification (\`--verify changed\`: the root page, the changed pages and 8 unchanged ones) and the ledger record. The raw flip is a curl PATCH of the distribution's \`repository_version\`, the task wait and the same poll, with the same session. wheelgate and raw flips alternate."
+  echo "- \"New content served\": command start → a poller (curl every 20 ms) sees the changed project page on the production index; \"command done\": after the read-back verification (\`--verify changed\`: the root page, the changed pages and 8 unchanged ones, which expects every file of the target version: replayed from the cache of version changes that vet left, as on a machine that vets and then promotes; without it, add the whole-version listing below) and the ledger record. promote and rollback run with \`--yes\`, so the diff is read while Pulp applies the switch. The raw flip is a curl PATCH of the distribution's \`repository_version\`, the task wait and the same poll, with the same session. wheelgate and raw flips alternate."
   echo "- Growth = big ÷ small. A figure that grows with the index, not with the change, is a cost of reading the whole version (see the request counts)."
   grew=""
   for k in noop:no-op status:status diff1:diff vet:vet promote:promote; do
