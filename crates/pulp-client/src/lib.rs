@@ -46,7 +46,7 @@ pub use content::{
 pub use distributions::{Distribution, NewDistribution, Serves};
 pub use domains::Domain;
 pub use error::{ApiErrorBody, ClientError, ConfigError, Result, TaskError, UploadError};
-pub use files::{AddedFile, FileContent, FileRepository};
+pub use files::{AddedFile, Between, FileChanges, FileContent, FileRepository};
 pub use guards::{ContentGuard, GuardKind};
 pub use hrefs::*;
 pub use remotes::{HiddenField, NewRemote, Remote};
