@@ -35,6 +35,7 @@ pub async fn run(ctx: &Ctx<'_>, a: &Args) -> Result<ExitStatus> {
         &a.variant,
         a.from,
         a.to,
+        ctx.cache.as_ref(),
     )
     .await
     .with_context(|| format!("diff of {} {} failed", a.release, a.variant))?;

@@ -127,6 +127,7 @@ pub async fn changed_project_files(
     client: &PulpClient,
     from: &RepositoryVersionHref,
     to: &RepositoryVersionHref,
+    cache: Option<&crate::cache::Cache>,
 ) -> Result<(Vec<FileEntry>, Vec<FileEntry>)> {
     let projects = touched_projects(client, from, to).await?;
     if projects.is_empty() {
@@ -134,8 +135,8 @@ pub async fn changed_project_files(
     }
     if projects.len() > CHANGED_PROJECTS_BY_NAME {
         return Ok(futures::try_join!(
-            version_files(client, from),
-            version_files(client, to)
+            crate::state::version_files(client, cache, from),
+            crate::state::version_files(client, cache, to)
         )?);
     }
     Ok(futures::try_join!(
@@ -445,6 +446,7 @@ pub async fn diff_versions(
     variant: &str,
     from: VersionRef,
     to: VersionRef,
+    cache: Option<&crate::cache::Cache>,
 ) -> Result<DiffReport> {
     let state = crate::state::VariantState::load(client, catalog, release, variant).await?;
     state.require_repository()?;
@@ -480,7 +482,7 @@ pub async fn diff_versions(
             let (ea, eb, files) = futures::join!(
                 exists(from),
                 exists(to),
-                changed_project_files(client, &a, &b)
+                changed_project_files(client, &a, &b, cache)
             );
             ea?;
             eb?;
@@ -491,7 +493,7 @@ pub async fn diff_versions(
             let files = |h: Option<RepositoryVersionHref>, r: VersionRef| async move {
                 exists(r).await?;
                 match h {
-                    Some(h) => version_files(client, &h).await,
+                    Some(h) => crate::state::version_files(client, cache, &h).await,
                     None => Ok(Vec::new()),
                 }
             };

@@ -243,7 +243,7 @@ async fn load_switch(
         (Some(from), DiffTiming::Planned) => {
             let (exists, changed, whole) = futures::join!(
                 v.existing_version(client, to),
-                diff::changed_project_files(client, &from.href, &to_href),
+                diff::changed_project_files(client, &from.href, &to_href, cache),
                 async {
                     if need_whole {
                         crate::state::version_files(client, cache, &to_href)
@@ -712,6 +712,7 @@ async fn switch_all(
 async fn missing_diffs(
     client: &PulpClient,
     plan: &SwitchPlan,
+    cache: Option<&Cache>,
     accepted: futures::channel::oneshot::Receiver<()>,
 ) -> Vec<Result<Option<Diff>>> {
     if !plan.diffs_known() {
@@ -722,7 +723,8 @@ async fn missing_diffs(
         let (None, Some(from), Some(to)) = (&s.diff, s.from.current(), &s.to_href) else {
             return Ok(None);
         };
-        let (from_part, to_part) = diff::changed_project_files(client, &from.href, to).await?;
+        let (from_part, to_part) =
+            diff::changed_project_files(client, &from.href, to, cache).await?;
         Ok(Some(diff::diff(&from_part, &to_part)))
     }))
     .await
@@ -743,7 +745,7 @@ pub async fn apply(
     let (accepted, told) = futures::channel::oneshot::channel();
     let (switched, diffs) = futures::join!(
         switch_all(client, catalog, plan, opts, accepted),
-        missing_diffs(client, plan, told)
+        missing_diffs(client, plan, opts.cache.as_ref(), told)
     );
     switched?;
 
