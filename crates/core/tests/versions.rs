@@ -5,40 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use pulp_client::PulpClient;
-use wheelgate_core::{diff, state, upload, Catalog};
-use wheelgate_fixtures::WheelSpec;
-use wheelgate_testkit::{unique_id, LocalPulp};
+use wheelgate_core::{diff, state, Catalog};
+use wheelgate_testkit::LocalPulp;
 
 mod common;
-use common::init_release;
-
-fn wheels(dir: &Path, names: &[&str]) -> Vec<PathBuf> {
-    names
-        .iter()
-        .map(|n| {
-            let spec = WheelSpec {
-                payload_bytes: 64,
-                seed: 7,
-                ..WheelSpec::new(format!("{n}{}", unique_id()), "1.0")
-            };
-            wheelgate_fixtures::write_wheel(&spec, dir).unwrap()
-        })
-        .collect()
-}
-
-async fn up(c: &PulpClient, catalog: &Catalog, paths: Vec<PathBuf>, replace: bool) -> u64 {
-    let mut opts = upload::UploadOptions::new(catalog, "1.0", "cpu", paths);
-    opts.replace = replace;
-    let r = upload::upload(c, catalog, &opts, Arc::new(upload::Silent))
-        .await
-        .unwrap();
-    assert!(r.created_version);
-    r.version.unwrap()
-}
+use common::{init_release, up, wheels};
 
 /// (filename → origin version) replayed, and the filenames Pulp lists for version `n`.
 async fn both(c: &PulpClient, catalog: &Catalog, n: u64) -> (BTreeMap<String, u64>, Vec<String>) {

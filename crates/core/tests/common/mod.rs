@@ -1,10 +1,41 @@
-//! Shared by wheelgate-core's real-Pulp tests (each test file is its own crate: `mod common;`).
+//! Shared by wheelgate-core's real-Pulp tests (each test file is its own crate: `mod common;`,
+//! and uses only some of these).
+#![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use pulp_client::PulpClient;
-use wheelgate_core::{init, Catalog};
+use wheelgate_core::{init, upload, Catalog};
+use wheelgate_fixtures::WheelSpec;
 use wheelgate_testkit::unique_id;
+
+/// One small wheel per name (made unique), version 1.0, in `dir`.
+pub fn wheels(dir: &Path, names: &[&str]) -> Vec<PathBuf> {
+    names
+        .iter()
+        .map(|n| {
+            let spec = WheelSpec {
+                payload_bytes: 64,
+                seed: 7,
+                ..WheelSpec::new(format!("{n}{}", unique_id()), "1.0")
+            };
+            wheelgate_fixtures::write_wheel(&spec, dir).unwrap()
+        })
+        .collect()
+}
+
+/// Upload `paths` to variant `cpu` of release 1.0 (replacing, or not), which must make a new
+/// version; its number.
+pub async fn up(c: &PulpClient, catalog: &Catalog, paths: Vec<PathBuf>, replace: bool) -> u64 {
+    let mut opts = upload::UploadOptions::new(catalog, "1.0", "cpu", paths);
+    opts.replace = replace;
+    let r = upload::upload(c, catalog, &opts, Arc::new(upload::Silent))
+        .await
+        .unwrap();
+    assert!(r.created_version);
+    r.version.unwrap()
+}
 
 /// A catalog with cp312/linux_x86_64 variants in release 1.0 (a fresh product), initialised.
 pub async fn init_release(c: &PulpClient, prefix: &str, variants: &[&str]) -> Catalog {
