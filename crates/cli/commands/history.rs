@@ -23,9 +23,15 @@ pub struct Args {
 
 /// Run `history`.
 pub async fn run(ctx: &Ctx<'_>, a: &Args) -> Result<ExitStatus> {
-    let events = promote::history(ctx.client, ctx.catalog, &a.release, a.variant.as_deref())
-        .await
-        .with_context(|| format!("history of release {} failed", a.release))?;
+    let events = promote::history(
+        ctx.client,
+        ctx.catalog,
+        &a.release,
+        a.variant.as_deref(),
+        ctx.cache.as_ref(),
+    )
+    .await
+    .with_context(|| format!("history of release {} failed", a.release))?;
     render(&ctx.out, &a.release, &events)?;
     Ok(ExitStatus::Success)
 }

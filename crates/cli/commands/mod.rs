@@ -35,7 +35,8 @@ pub struct Ctx<'a> {
     pub client: &'a PulpClient,
     /// Output.
     pub out: Printer,
-    /// The cache of version changes (`None`: `--no-cache`, or no cache directory).
+    /// The cache of version changes and ledger states (`None`: `--no-cache`, or no cache
+    /// directory).
     pub cache: Option<Cache>,
 }
 

@@ -38,6 +38,7 @@ pub async fn run(ctx: &Ctx<'_>, a: &Args) -> Result<ExitStatus> {
         release: a.release.clone(),
         variant: a.variant.clone(),
         keep_latest: a.keep_latest,
+        cache: ctx.cache.clone(),
     };
     let failed = || format!("prune of {} {} failed", a.release, a.variant);
     let plan = prune::plan_prune(ctx.client, ctx.catalog, &opts)

@@ -19,7 +19,7 @@ pub struct Args {
 
 /// Run `status`.
 pub async fn run(ctx: &Ctx<'_>, a: &Args) -> Result<ExitStatus> {
-    let report = status::status(ctx.client, ctx.catalog, &a.release)
+    let report = status::status(ctx.client, ctx.catalog, &a.release, ctx.cache.as_ref())
         .await
         .with_context(|| format!("status of release {} failed", a.release))?;
     render(&ctx.out, &report)?;

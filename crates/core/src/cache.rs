@@ -44,12 +44,35 @@
 //! versions and requirements: nothing secret. An unreadable, corrupt or mismatching file is a
 //! miss (logged at debug level), a failed write a warning (once) and never an error: the
 //! cache only ever saves requests. Deleting the directory is always safe.
+//!
+//! # The ledger
+//!
+//! Every promote, rollback, status and history reads every event of the release's ledger
+//! ([`crate::ledger`]): all files of the ledger repository's latest version, about 2 ms of
+//! Pulp's time per event. The cache keeps, per ledger repository, the files of the newest
+//! version read ([`LedgerState`]); the next read asks Pulp only what changed since
+//! (`added_between` and `removed_between` that version and the latest, at once), so it costs
+//! the events appended since, not the history.
+//!
+//! The state is keyed by the server and the ledger repository's href, and names the version
+//! it was read at. That is enough: a repository version's *set* of content never changes
+//! while the version exists (a squash moves changes between versions, not units in or out of
+//! a version), a version href is never reused (numbers only grow, a re-created repository has
+//! another href), and Pulp's `added_between`/`removed_between` are the net differences of the
+//! two sets. If the version was deleted since (retention), Pulp refuses the question (400 or
+//! 404) and the ledger is listed whole; so it is when the answer does not fit the state (a
+//! removed file the state lacks, an added one it has), or the state file is unreadable,
+//! corrupt or for another key. One file per ledger repository, under `<dir>/ledgers-v1/`,
+//! named by the sha256 of the key and rewritten atomically as above; it holds the server's
+//! URL (no credentials), hrefs and the events' relative paths (what `history` prints).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use pulp_client::{Package, PackageHref, PulpClient};
+use pulp_client::{
+    FileContent, Package, PackageHref, PulpClient, RepositoryHref, RepositoryVersionHref,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -61,6 +84,9 @@ pub const FORMAT: u32 = 1;
 
 /// The directory under the cache directory that holds the entries of [`FORMAT`].
 const ENTRIES: &str = "versions-v1";
+
+/// The directory under the cache directory that holds the ledger states of [`FORMAT`].
+const LEDGERS: &str = "ledgers-v1";
 
 /// A cache directory of version changes (see the module documentation). Cheap to clone.
 #[derive(Debug, Clone)]
@@ -124,6 +150,27 @@ struct Entry<U> {
     units: U,
 }
 
+/// The files of a ledger repository at one of its versions, as last read on this machine
+/// (module documentation: why this key is enough).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerState {
+    /// The server's API base URL ([`server_identity`]).
+    pub server: String,
+    /// The ledger repository.
+    pub repository: RepositoryHref,
+    /// The version the files were read at.
+    pub version: RepositoryVersionHref,
+    /// Every file of that version.
+    pub files: Vec<FileContent>,
+}
+
+/// The file of a ledger state.
+#[derive(Serialize, Deserialize)]
+struct LedgerEntry<S> {
+    format: u32,
+    state: S,
+}
+
 /// The server part of a key: the API base URL without user, password, query or fragment.
 pub async fn server_identity(client: &PulpClient) -> Result<String> {
     let mut url = client.api_base().await?.clone();
@@ -182,23 +229,55 @@ impl Cache {
         self.store(key, Side::Removed, units);
     }
 
+    /// The file of the ledger state of `repository` on `server`.
+    pub fn ledger_path(&self, server: &str, repository: &RepositoryHref) -> PathBuf {
+        let mut h = Sha256::new();
+        // As in `path`: serialising strings cannot fail, the fallback keeps the name a function
+        // of the key.
+        let text = serde_json::to_string(&(FORMAT, "ledger", server, repository))
+            .unwrap_or_else(|_| format!("{FORMAT} ledger {server} {repository}"));
+        h.update(text.as_bytes());
+        self.dir
+            .join(LEDGERS)
+            .join(format!("{}.json", hex::encode(h.finalize())))
+    }
+
+    /// The last state read of the ledger `repository` on `server`, if cached.
+    pub fn ledger(&self, server: &str, repository: &RepositoryHref) -> Option<LedgerState> {
+        let path = self.ledger_path(server, repository);
+        let entry: LedgerEntry<LedgerState> = read_entry(&path)?;
+        if entry.format != FORMAT
+            || entry.state.server != server
+            || &entry.state.repository != repository
+            || entry.state.version.repository().as_ref() != Some(repository)
+        {
+            tracing::debug!(path = %path.display(), "ledger state for another key: a miss");
+            return None;
+        }
+        Some(entry.state)
+    }
+
+    /// Keep `state` as the last read of its ledger, unless the one kept is of a newer version
+    /// (a slower command on this machine must not set the next read back).
+    pub fn store_ledger(&self, state: &LedgerState) {
+        if let Some(kept) = self.ledger(&state.server, &state.repository) {
+            if kept.version.number() > state.version.number() {
+                return;
+            }
+        }
+        let path = self.ledger_path(&state.server, &state.repository);
+        self.write(
+            &path,
+            &LedgerEntry {
+                format: FORMAT,
+                state,
+            },
+        );
+    }
+
     fn load<T: DeserializeOwned>(&self, key: &VersionKey, side: Side) -> Option<Vec<T>> {
         let path = self.path(key, side);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-            Err(e) => {
-                tracing::debug!(path = %path.display(), error = %e, "cache entry unreadable: a miss");
-                return None;
-            }
-        };
-        let entry: Entry<Vec<T>> = match serde_json::from_slice(&bytes) {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::debug!(path = %path.display(), error = %e, "cache entry corrupt: a miss");
-                return None;
-            }
-        };
+        let entry: Entry<Vec<T>> = read_entry(&path)?;
         if entry.format != FORMAT
             || entry.side != side
             || &entry.key != key
@@ -218,7 +297,12 @@ impl Cache {
             key: key.clone(),
             units,
         };
-        if let Err(e) = write_atomically(&path, &entry) {
+        self.write(&path, &entry);
+    }
+
+    /// Write an entry; a failure is a warning the first time, debug after.
+    fn write<T: Serialize>(&self, path: &Path, entry: &T) {
+        if let Err(e) = write_atomically(path, entry) {
             if self.warned.swap(true, Ordering::Relaxed) {
                 tracing::debug!(path = %path.display(), error = %e, "could not write a cache entry");
             } else {
@@ -228,6 +312,25 @@ impl Cache {
                     "could not write to the cache (it only saves requests; --no-cache turns it off)"
                 );
             }
+        }
+    }
+}
+
+/// The entry in `path`, or `None` (absent, unreadable or corrupt: a miss, logged at debug).
+fn read_entry<T: DeserializeOwned>(path: &Path) -> Option<T> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            tracing::debug!(path = %path.display(), error = %e, "cache entry unreadable: a miss");
+            return None;
+        }
+    };
+    match serde_json::from_slice(&bytes) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            tracing::debug!(path = %path.display(), error = %e, "cache entry corrupt: a miss");
+            None
         }
     }
 }
@@ -338,6 +441,58 @@ mod tests {
         cache.store_added(&k, &[package("a")]);
         std::fs::copy(&path, cache.path(&k, Side::Removed)).unwrap();
         assert!(cache.removed(&k).is_none(), "other side");
+    }
+
+    fn ledger_state(repo: &str, version: u64, paths: &[&str]) -> LedgerState {
+        let repository =
+            RepositoryHref::new(format!("/pulp/api/v3/repositories/file/file/{repo}/"));
+        LedgerState {
+            server: "http://127.0.0.1:1/pulp/api/v3/".into(),
+            version: repository.version(version),
+            repository,
+            files: paths
+                .iter()
+                .map(|p| FileContent {
+                    pulp_href: format!("/pulp/api/v3/content/file/files/{p}/"),
+                    relative_path: format!("events/{p}"),
+                    sha256: None,
+                    pulp_created: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_ledger_state_is_kept_per_repository_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let s2 = ledger_state("l", 2, &["a", "b"]);
+        let (server, repo) = (s2.server.clone(), s2.repository.clone());
+        assert!(cache.ledger(&server, &repo).is_none());
+        cache.store_ledger(&s2);
+        assert_eq!(cache.ledger(&server, &repo), Some(s2.clone()));
+        // Another server or another repository: nothing.
+        assert!(cache.ledger("http://other:1/pulp/api/v3/", &repo).is_none());
+        let other = ledger_state("m", 2, &["a"]);
+        assert!(cache.ledger(&server, &other.repository).is_none());
+        // An older read does not replace a newer one; a newer one does.
+        cache.store_ledger(&ledger_state("l", 1, &["a"]));
+        assert_eq!(cache.ledger(&server, &repo), Some(s2));
+        let s3 = ledger_state("l", 3, &["a", "b", "c"]);
+        cache.store_ledger(&s3);
+        assert_eq!(cache.ledger(&server, &repo), Some(s3.clone()));
+        // Another repository's state copied under this name, or a corrupt file: a miss.
+        let path = cache.ledger_path(&server, &repo);
+        cache.store_ledger(&other);
+        std::fs::copy(cache.ledger_path(&server, &other.repository), &path).unwrap();
+        assert!(cache.ledger(&server, &repo).is_none(), "another key");
+        std::fs::write(&path, b"{\"format\": 1, \"state\": {").unwrap();
+        assert!(cache.ledger(&server, &repo).is_none(), "truncated");
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            !name.contains("127.0.0.1") && !name.contains("file"),
+            "{name}"
+        );
     }
 
     #[test]

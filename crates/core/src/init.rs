@@ -200,7 +200,8 @@ fn update_or_unchanged(changes: Vec<String>, op: Op) -> (Action, Op) {
 /// Plan `init` of every variant of a release from its state; changes nothing.
 pub async fn plan_init(client: &PulpClient, catalog: &Catalog, release: &str) -> Result<InitPlan> {
     let (state, access) = futures::try_join!(
-        ReleaseState::load(client, catalog, release, &[]),
+        // init does not read the events: no cache needed for them.
+        ReleaseState::load(client, catalog, release, &[], None),
         AccessState::load(client, catalog)
     )?;
     let mut plan = plan_from_state(catalog, &state);

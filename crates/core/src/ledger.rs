@@ -6,13 +6,21 @@
 //! the file's bytes and, base64url-encoded, its relative path
 //! (`events/<time>-<id>/<base64url(json)>`), so reading the history needs no download
 //! (Pulp's REST API lists paths but does not serve file bytes).
+//!
+//! Reading every event lists the latest ledger version's files, which grows with the history
+//! (about 2 ms of Pulp's time per event). With a [`Cache`], the files of the last version read
+//! on this machine are kept and only what changed since is asked
+//! ([`crate::cache`], "The ledger").
 
 use std::collections::BTreeMap;
 
 use base64::Engine;
-use pulp_client::{FileRepository, PulpClient, WaitOptions};
+use pulp_client::{
+    FileChanges, FileContent, FileRepository, PulpClient, RepositoryVersionHref, WaitOptions,
+};
 use serde::{Deserialize, Serialize};
 
+use crate::cache::{self, Cache, LedgerState};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::labels;
@@ -176,24 +184,28 @@ impl Ledger {
     }
 
     /// Open the ledger and read every event in two requests (the repository as found by name
-    /// is fresh enough: it was read a moment ago). For planning, where latency counts.
+    /// is fresh enough: it was read a moment ago), or three small ones through `cache`. For
+    /// planning, where latency counts.
     pub async fn open_with_events(
         client: &PulpClient,
         catalog: &Catalog,
         release: &str,
+        cache: Option<&Cache>,
     ) -> Result<(Self, Vec<Event>)> {
         let ledger = Self::open(client, catalog, release).await?;
         let events = ledger
-            .events_at(ledger.repo.latest_version_href.as_ref())
+            .events_at(ledger.repo.latest_version_href.as_ref(), cache)
             .await?;
         Ok((ledger, events))
     }
 
-    /// Find the ledger of a release and read every event (`None`: `init` has not made it).
+    /// Find the ledger of a release and read every event, through `cache` if any (`None`:
+    /// `init` has not made it).
     pub async fn find_with_events(
         client: &PulpClient,
         catalog: &Catalog,
         release: &str,
+        cache: Option<&Cache>,
     ) -> Result<Option<(Self, Vec<Event>)>> {
         let Some(repo) = client
             .file_repository_by_name(&ledger_name(catalog, release))
@@ -206,7 +218,7 @@ impl Ledger {
             repo,
         };
         let events = ledger
-            .events_at(ledger.repo.latest_version_href.as_ref())
+            .events_at(ledger.repo.latest_version_href.as_ref(), cache)
             .await?;
         Ok(Some((ledger, events)))
     }
@@ -221,20 +233,26 @@ impl Ledger {
         &self.repo
     }
 
-    /// Every event, oldest first, read from the latest ledger version.
-    pub async fn events(&self) -> Result<Vec<Event>> {
+    /// Every event, oldest first, read from the latest ledger version (through `cache`, if
+    /// any).
+    pub async fn events(&self, cache: Option<&Cache>) -> Result<Vec<Event>> {
         let repo = self.client.file_repository(&self.repo.pulp_href).await?;
-        self.events_at(repo.latest_version_href.as_ref()).await
+        self.events_at(repo.latest_version_href.as_ref(), cache)
+            .await
     }
 
     async fn events_at(
         &self,
-        version: Option<&pulp_client::RepositoryVersionHref>,
+        version: Option<&RepositoryVersionHref>,
+        cache: Option<&Cache>,
     ) -> Result<Vec<Event>> {
         let Some(latest) = version else {
             return Ok(Vec::new());
         };
-        let files = self.client.list_files(latest).await?;
+        let files = match cache {
+            Some(cache) => self.files_through(cache, latest).await?,
+            None => self.client.list_files(latest).await?,
+        };
         let mut events: Vec<(String, Event)> = files
             .into_iter()
             .filter_map(|f| decode_path(&f.relative_path).map(|e| (f.relative_path, e)))
@@ -243,10 +261,97 @@ impl Ledger {
         Ok(events.into_iter().map(|(_, e)| e).collect())
     }
 
+    /// The files of ledger version `latest`: the state kept in `cache` changed by what Pulp
+    /// says changed since, or (no state, its version gone, an answer that does not fit it)
+    /// the whole listing. What is read is kept for the next time.
+    async fn files_through(
+        &self,
+        cache: &Cache,
+        latest: &RepositoryVersionHref,
+    ) -> Result<Vec<FileContent>> {
+        let server = cache::server_identity(&self.client).await?;
+        let repository = self.repo.pulp_href.clone();
+        let kept = {
+            let (cache, server, repository) = (cache.clone(), server.clone(), repository.clone());
+            // Reading and parsing a file: off the async threads.
+            tokio::task::spawn_blocking(move || cache.ledger(&server, &repository))
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "reading the ledger cache crashed");
+                    None
+                })
+        };
+        let files = match kept {
+            Some(kept) if &kept.version == latest => {
+                tracing::debug!(ledger = %self.repo.name, version = %latest, files = kept.files.len(), "ledger read from the cache");
+                return Ok(kept.files);
+            }
+            Some(kept) => match self
+                .client
+                .files_changed_between(&kept.version, latest)
+                .await
+            {
+                Ok(changes) => {
+                    let (added, removed) = (changes.added.len(), changes.removed.len());
+                    match apply(kept.files, changes) {
+                        Some(files) => {
+                            tracing::debug!(ledger = %self.repo.name, from = %kept.version, to = %latest, added, removed, "ledger read from the cache and the change since");
+                            files
+                        }
+                        None => {
+                            tracing::warn!(ledger = %self.repo.name, from = %kept.version, to = %latest, "the ledger's change does not fit the cached state: listing it whole");
+                            self.client.list_files(latest).await?
+                        }
+                    }
+                }
+                Err(e) if matches!(e.status().map(|s| s.as_u16()), Some(400 | 404)) => {
+                    tracing::debug!(ledger = %self.repo.name, from = %kept.version, error = %e, "the cached ledger version is gone: listing the ledger whole");
+                    self.client.list_files(latest).await?
+                }
+                Err(e) => return Err(e.into()),
+            },
+            None => self.client.list_files(latest).await?,
+        };
+        let state = LedgerState {
+            server,
+            repository,
+            version: latest.clone(),
+            files: files.clone(),
+        };
+        let cache = cache.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || cache.store_ledger(&state)).await {
+            tracing::warn!(error = %e, "writing the ledger cache crashed");
+        }
+        Ok(files)
+    }
+
     /// Whether Pulp keeps every ledger version (it should).
     pub fn retention(&self) -> Option<u64> {
         self.repo.retain_repo_versions
     }
+}
+
+/// `files` (a version's) changed by the net change from that version to another, or `None`
+/// when they do not fit together: a removed file that is not there, an added one that is, a
+/// file twice.
+fn apply(files: Vec<FileContent>, changes: FileChanges) -> Option<Vec<FileContent>> {
+    let count = files.len();
+    let mut by_href: BTreeMap<String, FileContent> = files
+        .into_iter()
+        .map(|f| (f.pulp_href.clone(), f))
+        .collect();
+    if by_href.len() != count {
+        return None;
+    }
+    for r in changes.removed {
+        by_href.remove(&r.pulp_href)?;
+    }
+    for a in changes.added {
+        if by_href.insert(a.pulp_href.clone(), a).is_some() {
+            return None;
+        }
+    }
+    Some(by_href.into_values().collect())
 }
 
 fn rand_u32() -> u32 {
@@ -288,5 +393,53 @@ mod tests {
         assert_eq!(decode_path(&p), Some(e));
         assert_eq!(decode_path("events/garbage/%%%"), None);
         assert_eq!(decode_path("other/x"), None);
+    }
+
+    fn file(id: &str) -> FileContent {
+        FileContent {
+            pulp_href: format!("/pulp/api/v3/content/file/files/{id}/"),
+            relative_path: format!("events/{id}"),
+            sha256: None,
+            pulp_created: None,
+        }
+    }
+
+    #[test]
+    fn a_change_applies_only_where_it_fits() {
+        let change = |added: &[&str], removed: &[&str]| FileChanges {
+            added: added.iter().map(|i| file(i)).collect(),
+            removed: removed.iter().map(|i| file(i)).collect(),
+        };
+        let hrefs = |files: Option<Vec<FileContent>>| {
+            files.map(|f| f.into_iter().map(|f| f.relative_path).collect::<Vec<_>>())
+        };
+        let kept = vec![file("a"), file("b")];
+        assert_eq!(
+            hrefs(apply(kept.clone(), change(&["c", "d"], &["a"]))),
+            Some(vec![
+                "events/b".into(),
+                "events/c".into(),
+                "events/d".into()
+            ])
+        );
+        assert_eq!(
+            hrefs(apply(kept.clone(), FileChanges::default())),
+            Some(vec!["events/a".into(), "events/b".into()])
+        );
+        assert_eq!(
+            hrefs(apply(kept.clone(), change(&[], &["z"]))),
+            None,
+            "removed, not there"
+        );
+        assert_eq!(
+            hrefs(apply(kept.clone(), change(&["b"], &[]))),
+            None,
+            "added, there"
+        );
+        assert_eq!(
+            hrefs(apply(vec![file("a"), file("a")], change(&[], &[]))),
+            None,
+            "twice"
+        );
     }
 }

@@ -296,7 +296,14 @@ async fn decide_promote(
     catalog: &Catalog,
     opts: &PromoteOptions,
 ) -> Result<(ReleaseState, std::result::Result<SwitchPlan, Vec<Refusal>>)> {
-    let state = ReleaseState::load(client, catalog, &opts.release, &opts.variants).await?;
+    let state = ReleaseState::load(
+        client,
+        catalog,
+        &opts.release,
+        &opts.variants,
+        opts.cache.as_ref(),
+    )
+    .await?;
     state.require_ledger(catalog)?;
     let mut refusals = Vec::new();
     let mut wanted: Vec<(&VariantState, u64, &Event)> = Vec::new();
@@ -492,7 +499,14 @@ pub async fn plan_rollback(
     opts: &RollbackOptions,
 ) -> Result<SwitchPlan> {
     let (release, variant, to) = (opts.release.as_str(), opts.variant.as_str(), opts.to);
-    let state = ReleaseState::load(client, catalog, release, &[variant.to_owned()]).await?;
+    let state = ReleaseState::load(
+        client,
+        catalog,
+        release,
+        &[variant.to_owned()],
+        opts.cache.as_ref(),
+    )
+    .await?;
     state.require_ledger(catalog)?;
     let v = state
         .variant(variant)
@@ -928,12 +942,14 @@ pub fn pages_to_verify(
     Some(pages)
 }
 
-/// Every promote/rollback (and vet) event of a release, oldest first.
+/// Every promote/rollback (and vet) event of a release, oldest first (the ledger read through
+/// `cache`, if any).
 pub async fn history(
     client: &PulpClient,
     catalog: &Catalog,
     release: &str,
     variant: Option<&str>,
+    cache: Option<&Cache>,
 ) -> Result<Vec<Event>> {
     catalog.release(release)?;
     if let Some(v) = variant {
@@ -941,7 +957,7 @@ pub async fn history(
     }
     let ledger = Ledger::open(client, catalog, release).await?;
     Ok(ledger
-        .events()
+        .events(cache)
         .await?
         .into_iter()
         .filter(|e| variant.is_none_or(|v| e.variant == v))

@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use pulp_client::{PulpClient, Repository, RepositoryVersionHref, WaitOptions};
 use serde::Serialize;
 
+use crate::cache::Cache;
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::labels;
@@ -34,6 +35,8 @@ pub struct PruneOptions {
     pub variant: String,
     /// How many of the newest versions to keep whatever else holds (at least 1).
     pub keep_latest: u64,
+    /// The cache the ledger is read through (`None`: read whole).
+    pub cache: Option<Cache>,
 }
 
 /// Why a version stays.
@@ -168,6 +171,7 @@ pub async fn plan_prune(
         catalog,
         &opts.release,
         std::slice::from_ref(&opts.variant),
+        opts.cache.as_ref(),
     )
     .await?;
     let ledger = state.require_ledger(catalog)?.clone();

@@ -742,13 +742,14 @@ pub struct ReleaseState {
 }
 
 impl ReleaseState {
-    /// Read the state of `variants` of a release (every variant when empty) and its ledger,
-    /// all at once.
+    /// Read the state of `variants` of a release (every variant when empty) and its ledger
+    /// (through `cache`, if any), all at once.
     pub async fn load(
         client: &PulpClient,
         catalog: &Catalog,
         release: &str,
         variants: &[String],
+        cache: Option<&Cache>,
     ) -> Result<Self> {
         let rel = catalog.release(release)?;
         let variants: &[String] = if variants.is_empty() {
@@ -765,7 +766,7 @@ impl ReleaseState {
                     .iter()
                     .map(|v| VariantState::load(client, catalog, release, v))
             ),
-            Ledger::find_with_events(client, catalog, release),
+            Ledger::find_with_events(client, catalog, release, cache),
         )?;
         let (ledger, events) = match ledger {
             Some((l, e)) => (Some(l), e),

@@ -10,6 +10,7 @@ use url::Url;
 use wheelgate_index::{IndexClient, IndexConfig};
 
 use crate::access::AccessState;
+use crate::cache::Cache;
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::findings::{self, Finding};
@@ -205,11 +206,17 @@ async fn index_root_projects(
     }
 }
 
-/// Gather the status of every variant of a release. A release none of whose objects exist
-/// is an error ([`Error::ReleaseNotInitialized`]), not a list of findings.
-pub async fn status(client: &PulpClient, catalog: &Catalog, release: &str) -> Result<StatusReport> {
+/// Gather the status of every variant of a release (its ledger read through `cache`, if
+/// any). A release none of whose objects exist is an error
+/// ([`Error::ReleaseNotInitialized`]), not a list of findings.
+pub async fn status(
+    client: &PulpClient,
+    catalog: &Catalog,
+    release: &str,
+    cache: Option<&Cache>,
+) -> Result<StatusReport> {
     let (state, access) = futures::try_join!(
-        ReleaseState::load(client, catalog, release, &[]),
+        ReleaseState::load(client, catalog, release, &[], cache),
         AccessState::load(client, catalog)
     )?;
     if !state.any_exists() {

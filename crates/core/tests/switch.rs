@@ -122,7 +122,7 @@ async fn revert_when_the_last_switch_fails(layout: &str) {
             "{v} serves what it served before"
         );
     }
-    let events = ledger.events().await.unwrap();
+    let events = ledger.events(None).await.unwrap();
     let outcomes: Vec<(String, Outcome)> = events
         .iter()
         .filter(|e| e.kind == EventKind::Promote)
@@ -430,7 +430,7 @@ async fn diff_with_the_switch(layout: &str) {
         report.switches[0].diff.as_ref().map(json),
         Some(json(&diff::diff(&v2, &v1)))
     );
-    let recorded = ledger.events().await.unwrap();
+    let recorded = ledger.events(None).await.unwrap();
     let last = recorded.last().unwrap();
     assert_eq!(
         (
