@@ -43,13 +43,14 @@ pub struct Cli {
     #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub quiet: bool,
 
-    /// Where to keep what was read of each staging version's changes, so vet reads only the
-    /// versions made since (default: $XDG_CACHE_HOME/wheelgate, else ~/.cache/wheelgate).
-    /// Safe to delete at any time.
+    /// Where to keep what was read of each staging version's changes and of each ledger, so vet
+    /// reads only the versions made since and promote, rollback, status and history only the
+    /// ledger events added since (default: $XDG_CACHE_HOME/wheelgate, else
+    /// ~/.cache/wheelgate). Safe to delete at any time.
     #[arg(long, global = true, env = "WHEELGATE_CACHE_DIR", value_name = "DIR", help_heading = GLOBAL)]
     pub cache_dir: Option<PathBuf>,
 
-    /// Use no cache: read every version from Pulp, write nothing.
+    /// Use no cache: read every version and ledger from Pulp, write nothing.
     #[arg(
         long,
         global = true,
