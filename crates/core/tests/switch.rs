@@ -178,6 +178,34 @@ async fn upload_build(
     r.version.unwrap()
 }
 
+/// Two builds of variant `a` as versions 1 and 2: the staging repository and the files of
+/// each version.
+async fn two_builds(
+    c: &PulpClient,
+    catalog: &Catalog,
+    build1: &[(String, &str)],
+    build2: &[(String, &str)],
+) -> (
+    pulp_client::Repository,
+    Vec<diff::FileEntry>,
+    Vec<diff::FileEntry>,
+) {
+    assert_eq!(upload_build(c, catalog, build1, 1).await, 1);
+    assert_eq!(upload_build(c, catalog, build2, 2).await, 2);
+    let repo = c
+        .repository_by_name(&catalog.names("1.0", "a").repository)
+        .await
+        .unwrap()
+        .unwrap();
+    let v1 = diff::version_files(c, &repo.pulp_href.version(1))
+        .await
+        .unwrap();
+    let v2 = diff::version_files(c, &repo.pulp_href.version(2))
+        .await
+        .unwrap();
+    (repo, v1, v2)
+}
+
 /// The index read anonymously at Pulp's own base_url (the local Pulp has no TLS front here).
 fn anonymous_index() -> wheelgate_core::customer::CustomerIndex {
     wheelgate_core::customer::CustomerAccess {
@@ -199,22 +227,9 @@ async fn verification_sees_what_customers_see(layout: &str) {
     let catalog = init_release(&c, "v", &["a"]).await;
     // Build 1: twelve projects. Build 2 adds a new version of one and a new project.
     let build1: Vec<(String, &str)> = (0..12).map(|i| (format!("q{id}-{i:02}"), "1.0")).collect();
-    assert_eq!(upload_build(&c, &catalog, &build1, 1).await, 1);
     let build2 = vec![(format!("q{id}-03"), "2.0"), (format!("q{id}-new"), "1.0")];
-    assert_eq!(upload_build(&c, &catalog, &build2, 2).await, 2);
-
+    let (repo, v1, v2) = two_builds(&c, &catalog, &build1, &build2).await;
     let names = catalog.names("1.0", "a");
-    let repo = c
-        .repository_by_name(&names.repository)
-        .await
-        .unwrap()
-        .unwrap();
-    let v1 = diff::version_files(&c, &repo.pulp_href.version(1))
-        .await
-        .unwrap();
-    let v2 = diff::version_files(&c, &repo.pulp_href.version(2))
-        .await
-        .unwrap();
     let dist = c
         .distribution_by_name(&names.production_distribution)
         .await
@@ -341,22 +356,10 @@ async fn diff_with_the_switch(layout: &str) {
     let cache = wheelgate_core::cache::Cache::new(cache_dir.path());
     let ledger = Ledger::open(&c, &catalog, "1.0").await.unwrap();
     let build1: Vec<(String, &str)> = (0..3).map(|i| (format!("w{id}-{i}"), "1.0")).collect();
-    assert_eq!(upload_build(&c, &catalog, &build1, 1).await, 1);
     let build2 = vec![(format!("w{id}-1"), "2.0"), (format!("w{id}-new"), "1.0")];
-    assert_eq!(upload_build(&c, &catalog, &build2, 2).await, 2);
+    let (repo, v1, v2) = two_builds(&c, &catalog, &build1, &build2).await;
     let d1 = record_vetted(&c, &catalog, &ledger, 1).await;
     let d2 = record_vetted(&c, &catalog, &ledger, 2).await;
-    let repo = c
-        .repository_by_name(&catalog.names("1.0", "a").repository)
-        .await
-        .unwrap()
-        .unwrap();
-    let v1 = diff::version_files(&c, &repo.pulp_href.version(1))
-        .await
-        .unwrap();
-    let v2 = diff::version_files(&c, &repo.pulp_href.version(2))
-        .await
-        .unwrap();
     // What vet leaves on this machine: every version's changes up to 2, so the whole-version
     // reads after each switch are replayed from the cache (and must still verify).
     wheelgate_core::state::files_with_origins(&c, &repo, 2, Some(&cache))
