@@ -13,7 +13,7 @@ use wheelgate_core::{diff, state, Catalog};
 use wheelgate_testkit::{both_layouts, LocalPulp};
 
 mod common;
-use common::{init_release, up, wheels};
+use common::{five_versions, init_release, up, wheels};
 
 async fn repository(c: &PulpClient, catalog: &Catalog) -> Repository {
     c.repository_by_name(&catalog.names("1.0", "cpu").repository)
@@ -89,15 +89,8 @@ async fn cold_and_warm_reads_match_the_listing(layout: &'static str) {
     let c = LocalPulp::new(layout).client;
     let catalog = init_release(&c, "k", &["cpu"]).await;
     let dir = tempfile::tempdir().unwrap();
-    let first = wheels(dir.path(), &["a", "b", "c"]);
-    let v1 = up(&c, &catalog, first.clone(), false).await;
-    let second = wheels(dir.path(), &["d"]);
-    let v2 = up(&c, &catalog, second.clone(), false).await;
-    let mut third = first[..2].to_vec();
-    third.extend(wheels(dir.path(), &["e"]));
-    let v3 = up(&c, &catalog, third, true).await;
-    let v4 = up(&c, &catalog, second, false).await;
-    let v5 = up(&c, &catalog, wheels(dir.path(), &["f"]), false).await;
+    // Additions, a replacing build, a unit added again: common::five_versions.
+    let [v1, v2, v3, v4, v5] = five_versions(&c, &catalog, dir.path()).await;
     let repo = repository(&c, &catalog).await;
 
     let cache_dir = tempfile::tempdir().unwrap();

@@ -35,35 +35,8 @@ async fn revert_when_the_last_switch_fails(layout: &str) {
             .await
             .unwrap();
         assert_eq!(r.version, Some(1));
-        // Mark version 1 vetted (the vet checks themselves are tested elsewhere).
-        let repo = c
-            .repository_by_name(&catalog.names("1.0", v).repository)
-            .await
-            .unwrap()
-            .unwrap();
-        let files = diff::version_files(&c, &repo.pulp_href.version(1))
-            .await
-            .unwrap();
-        ledger
-            .append(
-                &Event {
-                    kind: EventKind::Vet,
-                    time: wheelgate_core::time::rfc3339_now(),
-                    actor: "test".into(),
-                    release: "1.0".into(),
-                    variant: v.into(),
-                    from_version: None,
-                    to_version: 1,
-                    digest: Some(promote::digest(&files)),
-                    version_href: None,
-                    reason: None,
-                    outcome: Outcome::Ok,
-                    detail: None,
-                },
-                &Default::default(),
-            )
-            .await
-            .unwrap();
+        // Mark version 1 vetted, unbound: promote reads it whole to compare the digest.
+        record_vetted(&c, &catalog, &ledger, v, 1, Bound::No).await;
     }
     let plan = promote::plan_promote(
         &c,
@@ -304,11 +277,26 @@ async fn hosted_verification_sees_what_customers_see() {
     verification_sees_what_customers_see("hosted").await;
 }
 
-/// Record a vetting of staging version `n` of variant `a`, bound to the version, with the
-/// digest of its files (the vet checks themselves are tested elsewhere).
-async fn record_vetted(c: &PulpClient, catalog: &Catalog, ledger: &Ledger, n: u64) -> String {
+/// Whether a test's vetting record holds the version's href (as vet writes them) or not (as
+/// records written before vet bound them).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    Yes,
+    No,
+}
+
+/// Record a vetting of staging version `n` of `variant`, with the digest of its files (the vet
+/// checks themselves are tested elsewhere). The digest.
+async fn record_vetted(
+    c: &PulpClient,
+    catalog: &Catalog,
+    ledger: &Ledger,
+    variant: &str,
+    n: u64,
+    bound: Bound,
+) -> String {
     let repo = c
-        .repository_by_name(&catalog.names("1.0", "a").repository)
+        .repository_by_name(&catalog.names("1.0", variant).repository)
         .await
         .unwrap()
         .unwrap();
@@ -322,11 +310,11 @@ async fn record_vetted(c: &PulpClient, catalog: &Catalog, ledger: &Ledger, n: u6
                 time: wheelgate_core::time::rfc3339_now(),
                 actor: "test".into(),
                 release: "1.0".into(),
-                variant: "a".into(),
+                variant: variant.into(),
                 from_version: None,
                 to_version: n,
                 digest: Some(digest.clone()),
-                version_href: Some(href.to_string()),
+                version_href: (bound == Bound::Yes).then(|| href.to_string()),
                 reason: None,
                 outcome: Outcome::Ok,
                 detail: None,
@@ -358,8 +346,8 @@ async fn diff_with_the_switch(layout: &str) {
     let build1: Vec<(String, &str)> = (0..3).map(|i| (format!("w{id}-{i}"), "1.0")).collect();
     let build2 = vec![(format!("w{id}-1"), "2.0"), (format!("w{id}-new"), "1.0")];
     let (repo, v1, v2) = two_builds(&c, &catalog, &build1, &build2).await;
-    let d1 = record_vetted(&c, &catalog, &ledger, 1).await;
-    let d2 = record_vetted(&c, &catalog, &ledger, 2).await;
+    let d1 = record_vetted(&c, &catalog, &ledger, "a", 1, Bound::Yes).await;
+    let d2 = record_vetted(&c, &catalog, &ledger, "a", 2, Bound::Yes).await;
     // What vet leaves on this machine: every version's changes up to 2, so the whole-version
     // reads after each switch are replayed from the cache (and must still verify).
     wheelgate_core::state::files_with_origins(&c, &repo, 2, Some(&cache))

@@ -11,7 +11,7 @@ use wheelgate_core::{diff, state, Catalog};
 use wheelgate_testkit::LocalPulp;
 
 mod common;
-use common::{init_release, up, wheels};
+use common::{five_versions, init_release};
 
 /// (filename → origin version) replayed, and the filenames Pulp lists for version `n`.
 async fn both(c: &PulpClient, catalog: &Catalog, n: u64) -> (BTreeMap<String, u64>, Vec<String>) {
@@ -39,17 +39,8 @@ async fn replay_matches_the_listing(layout: &str) {
     let c = LocalPulp::new(layout).client;
     let catalog = init_release(&c, "o", &["cpu"]).await;
     let dir = tempfile::tempdir().unwrap();
-    let first = wheels(dir.path(), &["a", "b", "c"]);
-    let v1 = up(&c, &catalog, first.clone(), false).await;
-    let second = wheels(dir.path(), &["d"]);
-    let v2 = up(&c, &catalog, second.clone(), false).await;
-    // A replacing build: keeps a and b, drops c and d, adds e.
-    let mut third = first[..2].to_vec();
-    third.extend(wheels(dir.path(), &["e"]));
-    let v3 = up(&c, &catalog, third, true).await;
-    // d comes back: the unit removed in v3 is added again in v4.
-    let v4 = up(&c, &catalog, second, false).await;
-    let v5 = up(&c, &catalog, wheels(dir.path(), &["f"]), false).await;
+    // Additions, a replacing build, a unit added again: common::five_versions.
+    let [v1, v2, v3, v4, v5] = five_versions(&c, &catalog, dir.path()).await;
 
     for n in [v1, v2, v3, v4, v5] {
         let (replayed, listed) = both(&c, &catalog, n).await;

@@ -64,3 +64,19 @@ pub async fn init_release(c: &PulpClient, prefix: &str, variants: &[&str]) -> Ca
     .unwrap();
     catalog
 }
+
+/// Five versions of variant `cpu` with every kind of change: v1 adds a, b and c; v2 adds d;
+/// v3 replaces (keeps a and b, drops c and d, adds e); v4 adds d again (a unit removed in v3
+/// comes back); v5 adds f. Their numbers.
+pub async fn five_versions(c: &PulpClient, catalog: &Catalog, dir: &Path) -> [u64; 5] {
+    let first = wheels(dir, &["a", "b", "c"]);
+    let v1 = up(c, catalog, first.clone(), false).await;
+    let second = wheels(dir, &["d"]);
+    let v2 = up(c, catalog, second.clone(), false).await;
+    let mut third = first[..2].to_vec();
+    third.extend(wheels(dir, &["e"]));
+    let v3 = up(c, catalog, third, true).await;
+    let v4 = up(c, catalog, second, false).await;
+    let v5 = up(c, catalog, wheels(dir, &["f"]), false).await;
+    [v1, v2, v3, v4, v5]
+}
