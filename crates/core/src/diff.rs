@@ -70,16 +70,15 @@ async fn project_files(
     version: &RepositoryVersionHref,
     projects: &BTreeSet<String>,
 ) -> Result<Vec<FileEntry>> {
-    let names: Vec<&str> = projects.iter().map(String::as_str).collect();
     let req = client
         .packages_request(&PackageQuery {
             repository_version: Some(version.clone()),
+            name_in: projects.iter().cloned().collect(),
             fields: vec!["name".into(), "version".into()],
             limit: Some(LISTING_PAGE),
             ..Default::default()
         })
-        .await?
-        .query(&[("name__in", names.join(","))]);
+        .await?;
     let mut files: Vec<FileEntry> = client
         .paginate::<Package>(req.url)
         .map_ok(entry)
