@@ -7,6 +7,10 @@ CARGO ?= cargo
 PULP := bash config/local-pulp/pulp.sh
 FRONT := bash config/front/front.sh
 export PULP_LAYOUT ?= both
+# CI builds once from a clean clone: incremental caches would only take disk there.
+ifneq ($(CI),)
+export CARGO_INCREMENTAL ?= 0
+endif
 
 .PHONY: all build demo test base-image test-unit test-shared-machine lint fmt bench bench-mirror bench-scale bench-quick \
 	demo-check pulp-up pulp-down \
