@@ -56,6 +56,8 @@ REL=1.0
 RUN="m$(date +%s)"
 PRODUCT="bm$RUN"
 WORK="$ROOT/.build/bench/$RUN"
+# The cache of version changes (vet, promote) of this run, not the user's ~/.cache/wheelgate.
+export WHEELGATE_CACHE_DIR="$WORK/cache"
 VENV="$ROOT/.build/bench/venv"
 BIN="$ROOT/target/release/wheelgate"
 FIX="$ROOT/target/release/wheelgate-fixtures"

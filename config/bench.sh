@@ -25,6 +25,8 @@ TOOLS="${BENCH_TOOLS:-wheelgate pulpcli uv curl}"
 FLIPS="${BENCH_FLIPS:-5}"
 RUN="b$(date +%s)"
 WORK="$ROOT/.build/bench/$RUN"
+# The cache of version changes (vet, promote) of this run, not the user's ~/.cache/wheelgate.
+export WHEELGATE_CACHE_DIR="$WORK/cache"
 VENV="$ROOT/.build/bench/venv"
 BIN="$ROOT/target/release/wheelgate"
 FIX="$ROOT/target/release/wheelgate-fixtures"

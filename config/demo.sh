@@ -14,6 +14,8 @@ cd "$ROOT"
 BIN_DIR="${WHEELGATE_DEMO_BIN_DIR:-$ROOT/target/demo}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/wheelgate-demo.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
+# The cache of version changes (vet, promote) of this run, not the user's ~/.cache/wheelgate.
+export WHEELGATE_CACHE_DIR="$WORK/cache"
 RUN="d$(date +%s)"
 unset PULP_BASE_URL PULP_USERNAME PULP_PASSWORD PULP_DOMAIN PULP_API_ROOT WHEELGATE_CATALOG
 
