@@ -45,6 +45,14 @@
 //! miss (logged at debug level), a failed write a warning (once) and never an error: the
 //! cache only ever saves requests. Deleting the directory is always safe.
 //!
+//! # Clean-up
+//!
+//! Entries of deleted versions and of servers no longer used are never asked for again. A hit
+//! sets its file's modification time to now, and at most once a day (a `last-sweep` file in
+//! the directory says when), the first write of a command deletes the entries and ledger
+//! states untouched for [`MAX_AGE_DAYS`] days, and temporary files a killed writer left for
+//! more than an hour. So the cache holds about what its commands used in the last month.
+//!
 //! # The ledger
 //!
 //! Every promote, rollback, status and history reads every event of the release's ledger
@@ -69,6 +77,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use pulp_client::{
     FileContent, Package, PackageHref, PulpClient, RepositoryHref, RepositoryVersionHref,
@@ -88,12 +97,26 @@ const ENTRIES: &str = "versions-v1";
 /// The directory under the cache directory that holds the ledger states of [`FORMAT`].
 const LEDGERS: &str = "ledgers-v1";
 
+/// How long an entry or ledger state may go unused before a sweep deletes it.
+pub const MAX_AGE_DAYS: u64 = 30;
+
+/// How often the cache is swept, at most.
+const SWEEP_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// How old a temporary file must be to be a killed writer's leftover, not a write under way.
+const STALE_TMP: Duration = Duration::from_secs(3600);
+
+/// The file in the cache directory whose modification time is the last sweep's.
+const SWEEP_MARK: &str = "last-sweep";
+
 /// A cache directory of version changes (see the module documentation). Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: PathBuf,
     /// Whether a failed write has been reported as a warning (later ones go to debug).
     warned: Arc<AtomicBool>,
+    /// Whether this command has considered a sweep (it does so once, at its first write).
+    swept: Arc<AtomicBool>,
 }
 
 /// Which part of a version's change an entry holds.
@@ -188,7 +211,50 @@ impl Cache {
         Self {
             dir: dir.into(),
             warned: Arc::new(AtomicBool::new(false)),
+            swept: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Delete what no command used for [`MAX_AGE_DAYS`] days, unless a sweep ran in the last
+    /// day (module documentation: clean-up). Returns how many files it deleted. Failures are
+    /// logged at debug level: the sweep only saves disk.
+    pub fn sweep(&self, now: SystemTime) -> usize {
+        let mark = self.dir.join(SWEEP_MARK);
+        let last = std::fs::metadata(&mark).and_then(|m| m.modified()).ok();
+        if last.is_some_and(|t| now.duration_since(t).unwrap_or_default() < SWEEP_EVERY) {
+            return 0;
+        }
+        let max_age = Duration::from_secs(MAX_AGE_DAYS * 24 * 3600);
+        let mut deleted = 0;
+        for sub in [ENTRIES, LEDGERS] {
+            let Ok(dir) = std::fs::read_dir(self.dir.join(sub)) else {
+                continue;
+            };
+            for file in dir.flatten() {
+                let path = file.path();
+                let Ok(modified) = file.metadata().and_then(|m| m.modified()) else {
+                    continue;
+                };
+                let age = now.duration_since(modified).unwrap_or_default();
+                let tmp = file.file_name().to_string_lossy().ends_with(".tmp");
+                if age > if tmp { STALE_TMP } else { max_age } {
+                    match std::fs::remove_file(&path) {
+                        Ok(()) => deleted += 1,
+                        Err(e) => {
+                            tracing::debug!(path = %path.display(), error = %e, "could not delete an old cache file")
+                        }
+                    }
+                }
+            }
+        }
+        let marked = std::fs::create_dir_all(&self.dir)
+            .and_then(|()| std::fs::File::create(&mark))
+            .and_then(|f| f.set_modified(now));
+        if let Err(e) = marked {
+            tracing::debug!(path = %mark.display(), error = %e, "could not mark the cache's sweep");
+        }
+        tracing::debug!(dir = %self.dir.display(), deleted, "cache swept");
+        deleted
     }
 
     /// The cache directory.
@@ -254,6 +320,7 @@ impl Cache {
             tracing::debug!(path = %path.display(), "ledger state for another key: a miss");
             return None;
         }
+        touch(&path);
         Some(entry.state)
     }
 
@@ -286,6 +353,7 @@ impl Cache {
             tracing::debug!(path = %path.display(), "cache entry for another key or incomplete: a miss");
             return None;
         }
+        touch(&path);
         Some(entry.units)
     }
 
@@ -300,8 +368,12 @@ impl Cache {
         self.write(&path, &entry);
     }
 
-    /// Write an entry; a failure is a warning the first time, debug after.
+    /// Write an entry (the command's first write considers a sweep first); a failure is a
+    /// warning the first time, debug after.
     fn write<T: Serialize>(&self, path: &Path, entry: &T) {
+        if !self.swept.swap(true, Ordering::Relaxed) {
+            self.sweep(SystemTime::now());
+        }
         if let Err(e) = write_atomically(path, entry) {
             if self.warned.swap(true, Ordering::Relaxed) {
                 tracing::debug!(path = %path.display(), error = %e, "could not write a cache entry");
@@ -313,6 +385,18 @@ impl Cache {
                 );
             }
         }
+    }
+}
+
+/// Mark the file at `path` as used now (what the sweep goes by); a failure only makes it
+/// look older.
+fn touch(path: &Path) {
+    let touched = std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(SystemTime::now()));
+    if let Err(e) = touched {
+        tracing::debug!(path = %path.display(), error = %e, "could not mark a cache entry as used");
     }
 }
 
@@ -493,6 +577,64 @@ mod tests {
             !name.contains("127.0.0.1") && !name.contains("file"),
             "{name}"
         );
+    }
+
+    /// Set the modification time of `path` to `days` days before `now`.
+    fn age(path: &Path, now: SystemTime, days: u64) {
+        let f = std::fs::File::options().write(true).open(path).unwrap();
+        f.set_modified(now - Duration::from_secs(days * 24 * 3600))
+            .unwrap();
+    }
+
+    #[test]
+    fn a_sweep_deletes_what_went_unused_for_a_month_once_a_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let now = SystemTime::now();
+        let (old, used, fresh) = (key(Some(1)), key(Some(2)), key(Some(3)));
+        for k in [&old, &used, &fresh] {
+            cache.store_added(k, &[package("a")]);
+        }
+        let ledger = ledger_state("l", 2, &["a"]);
+        cache.store_ledger(&ledger);
+        let stale_tmp = dir.path().join(ENTRIES).join(".x.json.1.0.tmp");
+        let live_tmp = dir.path().join(ENTRIES).join(".y.json.1.1.tmp");
+        std::fs::write(&stale_tmp, b"").unwrap();
+        std::fs::write(&live_tmp, b"").unwrap();
+        age(&cache.path(&old, Side::Added), now, MAX_AGE_DAYS + 1);
+        age(&cache.path(&used, Side::Added), now, MAX_AGE_DAYS + 1);
+        age(
+            &cache.ledger_path(&ledger.server, &ledger.repository),
+            now,
+            MAX_AGE_DAYS + 1,
+        );
+        age(&stale_tmp, now, 1);
+        // A hit marks the entry as used.
+        assert!(cache.added(&used).is_some());
+        // The first write of a command (a new `Cache`) sweeps: the store above already swept,
+        // before anything was old, so the mark is aged to let this one run.
+        age(&dir.path().join(SWEEP_MARK), now, 2);
+        let next = Cache::new(dir.path());
+        next.store_removed(&fresh, &[PackageHref::new("/p/z/")]);
+        assert!(next.added(&old).is_none(), "unused for a month");
+        assert!(!cache.path(&old, Side::Added).exists());
+        assert!(next.added(&used).is_some(), "read a moment ago");
+        assert!(next.added(&fresh).is_some());
+        assert!(next.removed(&fresh).is_some());
+        assert!(next.ledger(&ledger.server, &ledger.repository).is_none());
+        assert!(!stale_tmp.exists(), "a killed writer's leftover");
+        assert!(live_tmp.exists(), "a write under way");
+        // Within a day of that sweep, nothing is swept.
+        let old_again = key(Some(4));
+        next.store_added(&old_again, &[package("a")]);
+        age(&next.path(&old_again, Side::Added), now, MAX_AGE_DAYS + 1);
+        assert_eq!(Cache::new(dir.path()).sweep(now), 0);
+        assert!(next.path(&old_again, Side::Added).exists());
+        // A day later it is (and the temporary file, by then a day old, with it).
+        let later = now + SWEEP_EVERY + Duration::from_secs(1);
+        assert_eq!(Cache::new(dir.path()).sweep(later), 2);
+        assert!(!next.path(&old_again, Side::Added).exists());
+        assert!(!live_tmp.exists());
     }
 
     #[test]
