@@ -58,10 +58,12 @@ pub(crate) fn entry(p: Package) -> FileEntry {
     }
 }
 
-/// The most projects a change may touch for [`changed_project_files`] to read them by name
-/// (one `name__in` request per side, which Pulp answers in about the time of one page of a
-/// listing); a bigger change reads both versions whole, as that costs no more.
-pub const CHANGED_PROJECTS_BY_NAME: usize = 100;
+/// The most projects a change may touch for [`changed_project_files`] to read them by name:
+/// `name__in` requests in batches of about 230 names (the request line's limit), four at once,
+/// which Pulp answers in about the time of one page of a listing each. A bigger change (a
+/// rebuild of most of the index) reads both versions whole, through the cache of version
+/// changes.
+pub const CHANGED_PROJECTS_BY_NAME: usize = 1000;
 
 /// The files of `projects` (normalised names; Pulp's `name__in` normalises too) in a version,
 /// sorted.
@@ -70,20 +72,13 @@ async fn project_files(
     version: &RepositoryVersionHref,
     projects: &BTreeSet<String>,
 ) -> Result<Vec<FileEntry>> {
-    let req = client
-        .packages_request(&PackageQuery {
-            repository_version: Some(version.clone()),
-            name_in: projects.iter().cloned().collect(),
-            fields: vec!["name".into(), "version".into()],
-            limit: Some(LISTING_PAGE),
-            ..Default::default()
-        })
-        .await?;
+    let names: Vec<String> = projects.iter().cloned().collect();
     let mut files: Vec<FileEntry> = client
-        .paginate::<Package>(req.url)
-        .map_ok(entry)
-        .try_collect()
-        .await?;
+        .packages_of_projects(version, &names, &["name", "version"], LISTING_PAGE)
+        .await?
+        .into_iter()
+        .map(entry)
+        .collect();
     files.sort();
     Ok(files)
 }

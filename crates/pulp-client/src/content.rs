@@ -379,6 +379,24 @@ impl PulpClient {
         self.lookups_in_flight(requests, false).await
     }
 
+    /// Every package of `version` of the projects `names` (normalised names, as
+    /// [`PulpClient::packages_by_name`] matches them): one `name__in` query per batch of names
+    /// ([`name_batches`], so no request line outgrows the server's limit), every page of each,
+    /// [`FILENAME_LOOKUPS_IN_FLIGHT`] at once. Requests grow with the number of projects asked
+    /// for, not with the version.
+    pub async fn packages_of_projects(
+        &self,
+        version: &RepositoryVersionHref,
+        names: &[String],
+        fields: &[&str],
+        page: u32,
+    ) -> Result<Vec<Package>> {
+        let requests = self
+            .packages_by_name_requests(version, names, fields, page)
+            .await?;
+        self.lookups_in_flight(requests, true).await
+    }
+
     /// Sends look-up requests, [`FILENAME_LOOKUPS_IN_FLIGHT`] at once: every page of each
     /// (`all_pages`) or only the first.
     async fn lookups_in_flight(

@@ -438,6 +438,27 @@ pub async fn packages_by_name_of_a_version(p: &LocalPulp) {
         .unwrap();
     let capped: Vec<String> = capped.into_iter().map(|p| p.filename).collect();
     assert_eq!(capped, [plain_2.filename()]);
+    // `packages_of_projects`: every file of the projects, however many names are asked for.
+    // Names that match nothing spread the three real ones over several `name__in` batches (the
+    // request line's budget), and a page of one row makes each batch paginate.
+    let mut many: Vec<String> = (0..400).map(|i| format!("{tag}_absent_{i:04}")).collect();
+    many.insert(0, names[0].clone());
+    many.insert(200, names[1].clone());
+    many.push(names[2].clone());
+    let batches = pulp_client::name_batches(&many);
+    assert!(batches.len() >= 3, "{} batches", batches.len());
+    assert!(!batches[0].contains(&names[1]) && batches[0].contains(&names[0]));
+    let all = c
+        .packages_of_projects(&v1, &many, &["filename", "sha256"], 1)
+        .await
+        .unwrap();
+    let mut listed: Vec<String> = all.iter().map(|p| p.filename.clone()).collect();
+    listed.sort();
+    let expected: Vec<String> = expected.into_iter().collect();
+    assert_eq!(
+        listed, expected,
+        "each file once, every page of every batch"
+    );
     c.delete_repository(&repo.pulp_href, &wait()).await.unwrap();
 }
 
