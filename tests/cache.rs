@@ -6,9 +6,13 @@ use std::path::Path;
 
 use crate::util::Sandbox;
 
-/// The files under `dir` (none when it does not exist).
+/// The cache entries under `dir` (none when it does not exist): every file but the mark of the
+/// last clean-up sweep.
 fn files_under(dir: &Path) -> usize {
-    walk(dir).len()
+    walk(dir)
+        .iter()
+        .filter(|p| p.file_name().is_some_and(|n| n != "last-sweep"))
+        .count()
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -78,6 +82,7 @@ async fn no_cache_writes_nothing(layout: &'static str) {
     assert!(r.status.success());
     let cold: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
     assert_eq!(files_under(&cache), 1, "version 1 added 3 files: one entry");
+    assert!(cache.join("last-sweep").is_file(), "the first write swept");
 
     let warm = sb.run_json(&vet);
     warm.success();
