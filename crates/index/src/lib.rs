@@ -10,6 +10,7 @@ mod error;
 mod html;
 mod json;
 mod model;
+mod parse;
 
 pub use cert::{
     find_entitlement, write_client_pem, write_combined, CertError, Entitlement,
@@ -18,6 +19,7 @@ pub use cert::{
 pub use client::{Downloaded, IndexClient, IndexConfig};
 pub use error::{DecodeError, IndexError, SetupError};
 pub use model::{same_etag, IndexFile, PageFormat, ProjectList, ProjectPage, RootRevalidation};
+pub use parse::{parse_project_page, parse_root_page};
 pub use uv_normalize::PackageName;
 pub use uv_pypi_types::{CoreMetadata, Hashes, Yanked};
 pub use wheelgate_http::TlsSettings;
