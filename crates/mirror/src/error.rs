@@ -81,6 +81,16 @@ pub enum MirrorError {
         #[source]
         source: std::io::Error,
     },
+    /// Another run holds the lock of the release store (a mirror writing there, or, for a
+    /// mirror run, also a verification reading it); nothing was read or changed. The lock is
+    /// released when that run ends, also when it is killed.
+    #[error("{} is locked: another `wheelgate mirror` run is {} this release store; nothing was {}", lock.display(), if *writing { "writing (or verifying)" } else { "writing" }, if *writing { "changed" } else { "checked" })]
+    Locked {
+        /// The lock file.
+        lock: PathBuf,
+        /// Whether this run wanted to write (a mirror), else to read (a verification).
+        writing: bool,
+    },
     /// The existing manifest is not one this version understands.
     #[error("cannot read the manifest {}", path.display())]
     Manifest {
@@ -113,6 +123,11 @@ impl MirrorError {
         }
     }
 
+    /// Whether another run holds the release store's lock (try again later).
+    pub fn is_locked(&self) -> bool {
+        matches!(self, Self::Locked { .. })
+    }
+
     /// Whether the options (not the server) are at fault.
     pub fn is_bad_input(&self) -> bool {
         matches!(self, Self::Invalid(_))
@@ -124,6 +139,9 @@ impl MirrorError {
         match self {
             Self::UnsafeName { .. } => Some(
                 "the index serves a file name with a path separator, `..`, a leading dot or a control character; nothing was written for it — report it to the index's operators".into(),
+            ),
+            Self::Locked { .. } => Some(
+                "wait for the other run to finish and run again; the lock is released when that process exits, even when it is killed (scheduled runs can simply try again at their next slot)".into(),
             ),
             Self::NoIndex { .. } => Some(
                 "check --index-url-template (placeholders {product}, {release}, {variant}) and that the variant is promoted".into(),

@@ -17,12 +17,13 @@ use wheelgate_index::{
 };
 
 use crate::error::MirrorError;
+use crate::lock::{lock, LockMode};
 use crate::manifest::{Manifest, ManifestFile, ManifestVariant, MANIFEST_FILE};
 use crate::names::{is_safe_name, is_safe_segment};
 use crate::pages::{self, PageFile};
 
 /// The store of verified files, below the release root.
-const STORE_DIR: &str = "files";
+pub(crate) const STORE_DIR: &str = "files";
 
 /// One variant to mirror: its name (a directory below the release root) and its index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,10 +142,17 @@ struct Fetched {
 }
 
 fn check_options(opts: &MirrorOptions) -> Result<(), MirrorError> {
-    if opts.variants.is_empty() {
+    let names: Vec<&str> = opts.variants.iter().map(|v| v.name.as_str()).collect();
+    check_names(&opts.root, &names)
+}
+
+/// The release root's directories and the variants' names can be directories below the
+/// destination, and there is at least one variant, each named once.
+pub(crate) fn check_names(root: &[String], variants: &[&str]) -> Result<(), MirrorError> {
+    if variants.is_empty() {
         return Err(MirrorError::Invalid("no variant to mirror".into()));
     }
-    for s in &opts.root {
+    for s in root {
         if !is_safe_segment(s) {
             return Err(MirrorError::Invalid(format!(
                 "{s:?} cannot be a directory name below the destination"
@@ -152,25 +160,21 @@ fn check_options(opts: &MirrorOptions) -> Result<(), MirrorError> {
         }
     }
     let mut seen = BTreeSet::new();
-    for v in &opts.variants {
-        if !is_safe_segment(&v.name) || v.name == STORE_DIR {
+    for &v in variants {
+        if !is_safe_segment(v) || v == STORE_DIR {
             return Err(MirrorError::Invalid(format!(
-                "variant {:?} cannot be a directory name below the destination",
-                v.name
+                "variant {v:?} cannot be a directory name below the destination"
             )));
         }
-        if !seen.insert(&v.name) {
-            return Err(MirrorError::Invalid(format!(
-                "variant {} given twice",
-                v.name
-            )));
+        if !seen.insert(v) {
+            return Err(MirrorError::Invalid(format!("variant {v} given twice")));
         }
     }
     Ok(())
 }
 
 /// Whether `s` is a sha256 in lower-case hex (it becomes a directory name).
-fn is_sha256(s: &str) -> bool {
+pub(crate) fn is_sha256(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
@@ -190,6 +194,10 @@ struct Known {
 /// Mirror `opts.variants` into `opts.dest`: see the crate documentation for the layout.
 /// Nothing is switched unless every page of every variant was read and every file verified.
 ///
+/// The run holds the release store's lock ([`LOCK_FILE`](crate::LOCK_FILE)) from start to
+/// end; when another run holds it, it fails at once with [`MirrorError::Locked`], having
+/// changed nothing.
+///
 /// A variant whose manifest entry records an `ETag` is first revalidated: its index root is
 /// asked with `If-None-Match`, and when the server says it serves the same version (304, or the
 /// same `ETag` again) and the variant's tree and files are intact, nothing of it is read or
@@ -205,6 +213,11 @@ pub async fn mirror(
     let jobs = opts.jobs.max(1);
     let mut root = opts.dest.clone();
     root.extend(&opts.root);
+    tokio::fs::create_dir_all(&root)
+        .await
+        .map_err(MirrorError::io("create", &root))?;
+    // Held until the run returns: no other run writes (or verifies) this store meanwhile.
+    let _lock = lock(&root, LockMode::Exclusive)?;
     let store = root.join(STORE_DIR);
     tokio::fs::create_dir_all(&store)
         .await
@@ -717,28 +730,34 @@ async fn read_and_fetch(
 /// The sha256 and size of the file at `path`, `None` when there is none.
 async fn hash_file(path: &Path) -> Result<Option<(String, u64)>, MirrorError> {
     let p = path.to_owned();
-    tokio::task::spawn_blocking(move || {
-        use std::io::Read;
-        let mut f = match std::fs::File::open(&p) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(MirrorError::io("read", &p)(e)),
-        };
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut size = 0u64;
-        loop {
-            let n = f.read(&mut buf).map_err(MirrorError::io("read", &p))?;
-            if n == 0 {
-                break;
-            }
-            size += n as u64;
-            h.update(&buf[..n]);
-        }
-        Ok(Some((hex::encode(h.finalize()), size)))
+    tokio::task::spawn_blocking(move || match sha256_of(&p) {
+        Ok(x) => Ok(Some(x)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(MirrorError::io("read", &p)(e)),
     })
     .await
     .unwrap_or_else(|e| Err(MirrorError::Invalid(format!("hash task failed: {e}"))))
+}
+
+/// The sha256 (lower-case hex) and size of the file at `path`, read in blocks (never whole in
+/// memory).
+pub(crate) fn sha256_of(path: &Path) -> std::io::Result<(String, u64)> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        size += n as u64;
+        h.update(&buf[..n]);
+    }
+    Ok((hex::encode(h.finalize()), size))
 }
 
 /// Have `job`'s file (and its PEP 658 metadata file, when offered) in the store: trusted as it

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 use wheelgate_index::{IndexClient, IndexConfig};
 use wheelgate_mirror::{
-    mirror, Manifest, MirrorError, MirrorOptions, MirrorSummary, Reporter, VariantSource,
+    mirror, Manifest, MirrorError, MirrorOptions, MirrorSummary, Reporter, VariantSource, LOCK_FILE,
 };
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -206,8 +206,13 @@ async fn a_sha256_mismatch_is_an_error_and_nothing_of_the_file_is_kept() {
         ) && matches!(e, MirrorError::Download { .. }),
         "{e:?}"
     );
+    // Only the store's lock file, which stays (an flock is released with the process).
     let left = all_files(dest.path());
-    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_eq!(
+        left,
+        [format!("prod/3.0/{LOCK_FILE}")],
+        "left behind: {left:?}"
+    );
     assert!(!dest.path().join("prod/3.0/cpu/simple").exists());
 }
 
@@ -224,7 +229,10 @@ async fn an_unsafe_name_is_refused_and_nothing_is_written_outside_dest() {
         "{e:?}"
     );
     assert!(e.hint().is_some());
-    assert_eq!(all_files(outer.path()), Vec::<String>::new());
+    assert_eq!(
+        all_files(outer.path()),
+        [format!("dest/prod/3.0/{LOCK_FILE}")]
+    );
     assert!(!dest.join("prod/3.0/cpu/simple").exists());
 }
 
