@@ -9,7 +9,8 @@ Exit codes:
   0  success
   1  operation failed (server, network, task)
   2  usage error or invalid input (nothing was changed)
-  3  refused by policy";
+  3  refused by policy
+  4  busy: another run holds the lock (mirror); nothing was changed, try again later";
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +23,9 @@ pub enum ExitStatus {
     Usage,
     /// 3: refused by policy (e.g. vetting failed).
     Refused,
+    /// 4: another run holds the lock on what this one would read or change (a mirror's release
+    /// store); nothing was changed, the same command can simply run again later.
+    Busy,
 }
 
 impl ExitStatus {
@@ -32,6 +36,7 @@ impl ExitStatus {
             Self::Failure => 1,
             Self::Usage => 2,
             Self::Refused => 3,
+            Self::Busy => 4,
         }
     }
 
@@ -45,6 +50,13 @@ impl ExitStatus {
             } else {
                 Self::Failure
             };
+        }
+        let locked = err.chain().any(|c| {
+            c.downcast_ref::<wheelgate_mirror::MirrorError>()
+                .is_some_and(wheelgate_mirror::MirrorError::is_locked)
+        });
+        if locked {
+            return Self::Busy;
         }
         match err
             .downcast_ref::<wheelgate_core::Error>()
@@ -74,6 +86,7 @@ mod tests {
             ExitStatus::Failure,
             ExitStatus::Usage,
             ExitStatus::Refused,
+            ExitStatus::Busy,
         ] {
             assert!(EXIT_CODES.contains(&format!("  {}  ", s.code())), "{s:?}");
         }
@@ -88,6 +101,12 @@ mod tests {
         })
         .context("client-cert failed");
         assert_eq!(ExitStatus::of_error(&no_certs), ExitStatus::Usage);
+        let locked = anyhow::Error::new(wheelgate_mirror::MirrorError::Locked {
+            lock: "/m/p/3.0/.mirror.lock".into(),
+            writing: true,
+        })
+        .context("mirror of release 3.0 failed");
+        assert_eq!(ExitStatus::of_error(&locked), ExitStatus::Busy);
         let other = anyhow::anyhow!("boom");
         assert_eq!(ExitStatus::of_error(&other), ExitStatus::Failure);
     }

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use wheelgate_core::mirror::{self, MirrorFailed, MirrorFlags};
 use wheelgate_core::Catalog;
-use wheelgate_mirror::{MirrorSummary, Reporter};
+use wheelgate_mirror::{MirrorSummary, Reporter, VerifySummary};
 
 use crate::exit::ExitStatus;
 use crate::output::{self, Printer};
@@ -48,9 +48,14 @@ pub struct Args {
     /// Remove stored files no variant of the mirror lists any more (never without it).
     #[arg(long)]
     pub delete: bool,
+    /// Check the mirror already in <DEST> instead of updating it, offline (no index, no
+    /// certificate): every file the manifest lists for the variants, by size and sha256, and
+    /// every link of their pages. Exit 1 naming each problem; --jobs files are hashed at once.
+    #[arg(long, conflicts_with_all = ["index_url_template", "cert", "ca_bundle", "delete"])]
+    pub verify: bool,
 }
 
-/// Run `mirror` (needs the catalog, not Pulp).
+/// Run `mirror` (needs the catalog, not Pulp), or `mirror --verify` (needs only the disk).
 pub async fn run(catalog: &Catalog, out: &Printer, a: &Args) -> Result<ExitStatus> {
     let flags = MirrorFlags {
         release: a.release.clone(),
@@ -63,13 +68,14 @@ pub async fn run(catalog: &Catalog, out: &Printer, a: &Args) -> Result<ExitStatu
         jobs: Some(a.jobs),
         delete: a.delete,
     };
-    let reporter = Bars::new(out.shows_progress() && std::io::stderr().is_terminal());
+    let bars = out.shows_progress() && std::io::stderr().is_terminal();
+    if a.verify {
+        return verify(catalog, out, &flags, Bars::new(bars, false));
+    }
+    let reporter = Bars::new(bars, true);
     let result = mirror::mirror(catalog, &flags, &reporter).await;
     reporter.finish();
-    let summary = result.map_err(|e| match e {
-        MirrorFailed::Setup(e) => anyhow::Error::from(e),
-        MirrorFailed::Mirror(e) => anyhow::Error::from(e),
-    });
+    let summary = result.map_err(failed);
     let summary = summary.with_context(|| format!("mirror of release {} failed", a.release))?;
     if out.is_json() {
         out.json(&summary)?;
@@ -77,6 +83,69 @@ pub async fn run(catalog: &Catalog, out: &Printer, a: &Args) -> Result<ExitStatu
         write_text(&mut out.stdout(), &summary)?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// `--verify`: the summary and every problem on stdout; exit 1 unless intact.
+fn verify(catalog: &Catalog, out: &Printer, flags: &MirrorFlags, bars: Bars) -> Result<ExitStatus> {
+    // Local reads and hashing on the threads it starts: this thread only waits.
+    let result = tokio::task::block_in_place(|| mirror::verify(catalog, flags, &bars));
+    bars.finish();
+    let summary = result.map_err(failed).with_context(|| {
+        format!(
+            "verification of the mirror of release {} failed",
+            flags.release
+        )
+    })?;
+    if out.is_json() {
+        out.json(&summary)?;
+    } else {
+        write_verify_text(&mut out.stdout(), &summary)?;
+    }
+    Ok(if summary.intact {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+fn failed(e: MirrorFailed) -> anyhow::Error {
+    match e {
+        MirrorFailed::Setup(e) => anyhow::Error::from(e),
+        MirrorFailed::Mirror(e) => anyhow::Error::from(e),
+    }
+}
+
+fn write_verify_text(o: &mut impl Write, s: &VerifySummary) -> Result<()> {
+    for v in &s.variants {
+        writeln!(
+            o,
+            "{}: {}, {} -> {}",
+            v.name,
+            output::plural(v.projects, "project"),
+            output::plural(v.files, "file"),
+            v.simple.display()
+        )?;
+    }
+    let verdict = if s.intact {
+        "intact".to_owned()
+    } else {
+        format!(
+            "NOT intact, {}:",
+            output::plural(s.problems.len(), "problem")
+        )
+    };
+    writeln!(
+        o,
+        "{} ({}) and {} checked: {verdict}",
+        output::plural(s.files, "file"),
+        output::human_bytes(s.bytes),
+        output::plural(s.pages, "page"),
+    )?;
+    for p in &s.problems {
+        writeln!(o, "  {p}")?;
+    }
+    writeln!(o, "root: {}", s.root.display())?;
+    Ok(())
 }
 
 fn write_text(o: &mut impl Write, s: &MirrorSummary) -> Result<()> {
@@ -106,13 +175,17 @@ fn write_text(o: &mut impl Write, s: &MirrorSummary) -> Result<()> {
 /// Two bars on stderr (files, bytes) when it is a terminal.
 struct Bars {
     enabled: bool,
+    /// Mark files already stored `(present)` (a mirror run; not a verification, where every
+    /// file is).
+    mark_present: bool,
     bars: Mutex<Option<(ProgressBar, ProgressBar)>>,
 }
 
 impl Bars {
-    fn new(enabled: bool) -> Self {
+    fn new(enabled: bool, mark_present: bool) -> Self {
         Self {
             enabled,
+            mark_present,
             bars: Mutex::new(None),
         }
     }
@@ -165,7 +238,7 @@ impl Reporter for Bars {
             if let Some((f, by)) = b.as_ref() {
                 f.inc(1);
                 by.inc(bytes);
-                by.set_message(if downloaded {
+                by.set_message(if downloaded || !self.mark_present {
                     filename.to_owned()
                 } else {
                     format!("{filename} (present)")

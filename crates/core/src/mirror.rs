@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use url::Url;
 use wheelgate_http::TlsSettings;
 use wheelgate_index::{IndexClient, IndexConfig};
-use wheelgate_mirror::{MirrorError, MirrorOptions, MirrorSummary, Reporter, VariantSource};
+use wheelgate_mirror::{
+    MirrorError, MirrorOptions, MirrorSummary, Reporter, VariantSource, VerifyOptions,
+    VerifySummary,
+};
 
 use crate::catalog::Catalog;
 use crate::error::Error;
@@ -109,10 +112,10 @@ pub fn index_url(
     Ok(url)
 }
 
-/// Turn the catalog and flags into the engine's options. Nothing is contacted.
-pub fn plan(catalog: &Catalog, flags: &MirrorFlags) -> Result<MirrorPlan, Error> {
+/// The variants `--variant`/`--all` name, checked against the catalog's release.
+fn selected_variants(catalog: &Catalog, flags: &MirrorFlags) -> Result<Vec<String>, Error> {
     let release = catalog.release(&flags.release)?;
-    let variants: Vec<String> = match (flags.all, flags.variants.is_empty()) {
+    Ok(match (flags.all, flags.variants.is_empty()) {
         (true, true) => release.variants.clone(),
         (false, false) => {
             for v in &flags.variants {
@@ -130,7 +133,12 @@ pub fn plan(catalog: &Catalog, flags: &MirrorFlags) -> Result<MirrorPlan, Error>
                 release.variants.join(", ")
             )));
         }
-    };
+    })
+}
+
+/// Turn the catalog and flags into the engine's options. Nothing is contacted.
+pub fn plan(catalog: &Catalog, flags: &MirrorFlags) -> Result<MirrorPlan, Error> {
+    let variants = selected_variants(catalog, flags)?;
     let template = match &flags.index_url_template {
         Some(t) => t.clone(),
         None => default_template(catalog).ok_or_else(|| {
@@ -209,6 +217,39 @@ pub async fn mirror(
                 MirrorFailed::Mirror(e)
             }
         })
+}
+
+/// What `--verify` checks: the release's tree below `--dest`, for the variants `--variant`
+/// or `--all` name. Needs no index URL and no certificate (the flags for them are ignored).
+pub fn verify_options(catalog: &Catalog, flags: &MirrorFlags) -> Result<VerifyOptions, Error> {
+    let variants = selected_variants(catalog, flags)?;
+    if flags.jobs == Some(0) {
+        return Err(Error::Usage("--jobs must be at least 1".into()));
+    }
+    Ok(VerifyOptions {
+        dest: flags.dest.clone(),
+        root: vec![catalog.product.clone(), flags.release.clone()],
+        variants,
+        jobs: flags.jobs.unwrap_or(DEFAULT_JOBS),
+    })
+}
+
+/// Check the mirror of the release as `flags` say, offline (`wheelgate mirror --verify`):
+/// problems in the tree are in the summary; an error means it could not be checked (bad flags,
+/// or a mirror run holds the store's lock). Blocking: local reads and hashing.
+pub fn verify(
+    catalog: &Catalog,
+    flags: &MirrorFlags,
+    reporter: &dyn Reporter,
+) -> Result<VerifySummary, MirrorFailed> {
+    let options = verify_options(catalog, flags)?;
+    wheelgate_mirror::verify(&options, reporter).map_err(|e| {
+        if e.is_bad_input() {
+            MirrorFailed::Setup(Error::Usage(e.to_string()))
+        } else {
+            MirrorFailed::Mirror(e)
+        }
+    })
 }
 
 #[cfg(test)]
@@ -334,5 +375,41 @@ allow = ["*"]
         }
         let e = plan(&catalog(""), &flags()).unwrap_err();
         assert!(e.to_string().contains("--index-url-template"), "{e}");
+    }
+
+    #[test]
+    fn verify_needs_no_index_and_no_certificate() {
+        // No [customer] section at all: a verification reads only the disk.
+        let o = verify_options(&catalog(""), &flags()).unwrap();
+        assert_eq!(o.root, ["rhoai", "3.0"]);
+        assert_eq!(o.variants, ["cpu", "gpu"]);
+        assert_eq!(o.dest, Path::new("/m"));
+        assert_eq!(o.jobs, DEFAULT_JOBS);
+        let one = MirrorFlags {
+            all: false,
+            variants: vec!["gpu".into()],
+            ..flags()
+        };
+        assert_eq!(
+            verify_options(&catalog(""), &one).unwrap().variants,
+            ["gpu"]
+        );
+        for bad in [
+            MirrorFlags {
+                all: false,
+                ..flags()
+            },
+            MirrorFlags {
+                jobs: Some(0),
+                ..flags()
+            },
+            MirrorFlags {
+                release: "9.9".into(),
+                ..flags()
+            },
+        ] {
+            let e = verify_options(&catalog(""), &bad).unwrap_err();
+            assert_eq!(e.class(), crate::ErrorClass::Invalid, "{bad:?}: {e}");
+        }
     }
 }
