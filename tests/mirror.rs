@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+use wheelgate_mirror::LOCK_FILE;
 use wheelgate_testkit::front::Front;
 use wheelgate_testkit::Run;
 use wiremock::matchers::{method, path};
@@ -592,9 +593,11 @@ async fn a_wrong_sha256_or_an_unsafe_name_is_refused_and_nothing_is_kept() {
     let r = sb.run(&stub_args(&template, dest.to_str().unwrap()));
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("sha256 mismatch"), "{}", r.stderr);
+    // Nothing but the store's lock file (it stays; the lock goes with the process).
+    let lock_file = dest.join(&sb.product).join("3.0").join(LOCK_FILE);
     assert_eq!(
         files_below(&outer),
-        Vec::<PathBuf>::new(),
+        vec![lock_file.clone()],
         "nothing of the file is kept"
     );
     snapshot!(sb, "mirror_sha256_mismatch", r);
@@ -615,8 +618,8 @@ async fn a_wrong_sha256_or_an_unsafe_name_is_refused_and_nothing_is_kept() {
     );
     assert_eq!(
         files_below(&outer),
-        Vec::<PathBuf>::new(),
-        "nothing written anywhere"
+        vec![lock_file],
+        "nothing written anywhere but the lock file"
     );
     assert!(!sb.dir.path().join("evil.whl").exists());
     let r = sb.run(&stub_args(&template, dest.to_str().unwrap()));
@@ -668,6 +671,27 @@ async fn a_killed_mirror_completes_when_run_again() {
     wait_for("the quick files", || {
         root.join("files").is_dir() && store_files(&root).len() >= 9
     });
+    // A second run into the same release store while the first one holds its lock: refused at
+    // once (exit 4), naming the lock file, before touching anything.
+    let done = |root: &Path| {
+        let mut s = store_files(root);
+        s.retain(|name, _| !name.ends_with(".part"));
+        s
+    };
+    let before = done(&root);
+    let second = sb.run(&stub_args(&template, dest.to_str().unwrap()));
+    assert_eq!(second.code, 4, "{}", second.stderr);
+    let lock = root.join(LOCK_FILE);
+    assert!(
+        second.stderr.contains(&format!(
+            "{} is locked: another `wheelgate mirror` run is writing",
+            lock.display()
+        )),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(done(&root), before);
+    // Killed (SIGKILL): the kernel releases its lock, so the next run can go on.
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(

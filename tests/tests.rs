@@ -24,5 +24,6 @@ mod init_status;
 mod invalid;
 mod mirror;
 mod mirror_sync;
+mod mirror_verify;
 mod release;
 mod upload;
