@@ -111,24 +111,7 @@ async fn the_store_lock_and_verify_on_a_real_mirror() {
         ])
     };
     // Offline: no index, no certificate.
-    let verify = || {
-        sb.run_json(&[
-            "mirror",
-            "--release",
-            "3.0",
-            "--all",
-            "--dest",
-            &dest_arg,
-            "--verify",
-        ])
-    };
-    mirror_into(&dest_arg).success();
-    let root = dest.join(&sb.product).join("3.0");
-    let lock_path = root.join(LOCK_FILE);
-    assert!(lock_path.is_file());
-
-    // A fresh mirror is intact, in text and in JSON.
-    let text = sb.run(&[
+    let verify_args = [
         "mirror",
         "--release",
         "3.0",
@@ -136,7 +119,16 @@ async fn the_store_lock_and_verify_on_a_real_mirror() {
         "--dest",
         &dest_arg,
         "--verify",
-    ]);
+    ];
+    let verify_text = || sb.run(&verify_args);
+    let verify = || sb.run_json(&verify_args);
+    mirror_into(&dest_arg).success();
+    let root = dest.join(&sb.product).join("3.0");
+    let lock_path = root.join(LOCK_FILE);
+    assert!(lock_path.is_file());
+
+    // A fresh mirror is intact, in text and in JSON.
+    let text = verify_text();
     text.success();
     assert!(
         text.stdout.contains("4 files (") && text.stdout.contains("checked: intact"),
@@ -153,17 +145,7 @@ async fn the_store_lock_and_verify_on_a_real_mirror() {
     assert_eq!(doc["pages"], 3 * 6, "{doc:#}");
     assert_eq!(doc["variants"].as_array().unwrap().len(), 3);
     // --verify reads only the disk: the network flags do not go with it.
-    sb.run(&[
-        "mirror",
-        "--release",
-        "3.0",
-        "--all",
-        "--dest",
-        &dest_arg,
-        "--verify",
-        "--delete",
-    ])
-    .code(2);
+    sb.run(&[&verify_args[..], &["--delete"]].concat()).code(2);
 
     // The lock held (as a mirror run holds it): a second run fails at once, names the lock
     // file, exits 4 and changes nothing; a verification waits for nothing either.
@@ -242,15 +224,7 @@ async fn the_store_lock_and_verify_on_a_real_mirror() {
         problems(&r),
         [(own_file.clone(), "sha256_mismatch".to_owned())]
     );
-    let text = sb.run(&[
-        "mirror",
-        "--release",
-        "3.0",
-        "--all",
-        "--dest",
-        &dest_arg,
-        "--verify",
-    ]);
+    let text = verify_text();
     assert_eq!(text.code, 1);
     assert!(
         text.stdout.contains("NOT intact, 1 problem:")

@@ -115,16 +115,27 @@ fn failed(e: MirrorFailed) -> anyhow::Error {
     }
 }
 
+/// One variant's line: its projects and files, and where its static index is.
+fn write_variant(
+    o: &mut impl Write,
+    name: &str,
+    projects: usize,
+    files: usize,
+    simple: &std::path::Path,
+) -> Result<()> {
+    writeln!(
+        o,
+        "{name}: {}, {} -> {}",
+        output::plural(projects, "project"),
+        output::plural(files, "file"),
+        simple.display()
+    )?;
+    Ok(())
+}
+
 fn write_verify_text(o: &mut impl Write, s: &VerifySummary) -> Result<()> {
     for v in &s.variants {
-        writeln!(
-            o,
-            "{}: {}, {} -> {}",
-            v.name,
-            output::plural(v.projects, "project"),
-            output::plural(v.files, "file"),
-            v.simple.display()
-        )?;
+        write_variant(o, &v.name, v.projects, v.files, &v.simple)?;
     }
     let verdict = if s.intact {
         "intact".to_owned()
@@ -150,14 +161,7 @@ fn write_verify_text(o: &mut impl Write, s: &VerifySummary) -> Result<()> {
 
 fn write_text(o: &mut impl Write, s: &MirrorSummary) -> Result<()> {
     for v in &s.variants {
-        writeln!(
-            o,
-            "{}: {}, {} -> {}",
-            v.name,
-            output::plural(v.projects, "project"),
-            output::plural(v.files, "file"),
-            v.simple.display()
-        )?;
+        write_variant(o, &v.name, v.projects, v.files, &v.simple)?;
     }
     writeln!(
         o,
