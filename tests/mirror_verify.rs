@@ -94,8 +94,8 @@ async fn the_store_lock_and_verify_on_a_real_mirror() {
         "{}{}{{product}}/{{release}}/{{variant}}/simple/",
         front.url, front.index_prefix
     );
-    let mirror_into = |dest: &str| {
-        sb.run(&[
+    let mirror_args = |dest: &str| {
+        [
             "mirror",
             "--release",
             "3.0",
@@ -108,7 +108,12 @@ async fn the_store_lock_and_verify_on_a_real_mirror() {
             front.client_cert.to_str().unwrap(),
             "--ca-bundle",
             front.ca_bundle.to_str().unwrap(),
-        ])
+        ]
+        .map(str::to_owned)
+    };
+    let mirror_into = |dest: &str| {
+        let args = mirror_args(dest);
+        sb.run(&args.each_ref().map(String::as_str))
     };
     // Offline: no index, no certificate.
     let verify_args = [
@@ -258,20 +263,8 @@ async fn the_store_lock_and_verify_on_a_real_mirror() {
         }
     }
     // The next mirror run sees the tree is not intact and fetches it again.
-    let fixed = sb.run_json(&[
-        "mirror",
-        "--release",
-        "3.0",
-        "--all",
-        "--dest",
-        &dest_arg,
-        "--index-url-template",
-        &template,
-        "--cert",
-        front.client_cert.to_str().unwrap(),
-        "--ca-bundle",
-        front.ca_bundle.to_str().unwrap(),
-    ]);
+    let args = mirror_args(&dest_arg);
+    let fixed = sb.run_json(&args.each_ref().map(String::as_str));
     fixed.success();
     assert_eq!(fixed.json()["downloaded"], 1, "{}", fixed.stdout);
     verify().success();
