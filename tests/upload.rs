@@ -370,8 +370,10 @@ async fn reupload_looks_up_by_project_name_whatever_the_metadata_spelling(layout
     assert!(r["added"].as_array().unwrap().is_empty(), "{r}");
     assert_eq!(sb.latest_version("cpu-ubi9").await, Some(1));
     let names: Vec<String> = files.keys().cloned().collect();
+    // At least 2 (FILENAME_BATCH is 100), 3 when the sandbox id is 12 hex digits long: the
+    // byte budget depends on the names' length, and the id is not zero-padded.
     let by_filename = pulp_client::filename_batches(&names).len();
-    assert!(by_filename >= 3, "{by_filename}");
+    assert!(by_filename >= 2, "{by_filename}");
     let name_queries = requests_with(&again.stderr, "name__in");
     let filename_queries = requests_with(&again.stderr, "filename__in");
     assert_eq!(name_queries, 1, "{}", again.stderr);
